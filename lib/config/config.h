@@ -1,0 +1,85 @@
+/* config.h — table-driven JSON configuration (the nginx model, on jansson).
+ *
+ * A daemon describes its config struct with a table of nf_cfg_field rows: key name, type,
+ * offsetof() into the struct, default (as text, parsed by the same parser as file values),
+ * bounds, and a one-line meaning. nf_cfg_load_file() then:
+ *   1. sets every field from its default (a NULL default on a string = empty string);
+ *   2. parses the file and overrides the keys present, recursing into nested objects;
+ *   3. checks types and bounds, failing fast on the first bad value with an error that names
+ *      the file and the full key path ("netflow.json: key 'security.tls.cert_file': ...").
+ * Unknown keys are reported through the warn callback (a typo must be visible) but do not
+ * fail: ServiceRadar configs carry keys that belong to other components.
+ *
+ * Ownership: string fields are char* allocated by the loader, owned by the struct; free
+ * them all with nf_cfg_free(table, struct). The loaded struct is immutable afterwards; a
+ * reload builds a new one.
+ */
+#ifndef NFX_LIB_CONFIG_CONFIG_H
+#define NFX_LIB_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../base/nf_status.h"
+
+typedef enum nf_cfg_type {
+    NF_CFG_END = 0,   /* terminates a table */
+    NF_CFG_STRING,    /* char*: JSON string */
+    NF_CFG_UINT,      /* uint64_t: JSON integer (or a numeric string) in [min, max] */
+    NF_CFG_DURATION,  /* uint64_t ms: JSON string "30s"/"5m"/"1h"/"500ms", in [min, max] */
+    NF_CFG_SIZE,      /* uint64_t bytes: integer or "32MiB", in [min, max] */
+    NF_CFG_BOOL,      /* bool: JSON true/false */
+    NF_CFG_OBJECT,    /* nested object described by sub (a table), at offset */
+} nf_cfg_type;
+
+typedef struct nf_cfg_field {
+    const char *key;                 /* JSON key */
+    nf_cfg_type type;
+    size_t offset;                   /* offsetof(struct, field) */
+    const char *def;                 /* default as text; NULL: "" for strings, 0 otherwise */
+    uint64_t min, max;               /* bounds for UINT, DURATION (ms) and SIZE; max 0 = none */
+    const struct nf_cfg_field *sub;  /* NF_CFG_OBJECT: the nested table */
+    const char *const *choices;      /* NF_CFG_STRING: NULL-terminated allowed values, or NULL */
+    const char *help;                /* what the key means (used in error messages) */
+} nf_cfg_field;
+
+/* Called once per unknown key with its full path ("security.tlz"). */
+typedef void nf_cfg_warn_fn(void *ctx, const char *file, const char *key);
+
+/* Fills out (a struct described by table) from defaults and then from the JSON file at path.
+ * A missing file is an error unless missing_ok, in which case defaults alone are used.
+ * On failure the struct holds no allocated strings. */
+nf_status nf_cfg_load_file(const char *path, bool missing_ok, const nf_cfg_field *table,
+                           void *out, nf_cfg_warn_fn *warn, void *warn_ctx, nf_err *err);
+
+/* Same from a JSON text (tests; name stands for the file in messages). */
+nf_status nf_cfg_load_text(const char *name, const char *text, const nf_cfg_field *table,
+                           void *out, nf_cfg_warn_fn *warn, void *warn_ctx, nf_err *err);
+
+/* Frees the strings of a struct filled by a load. NULL-safe on out. */
+void nf_cfg_free(const nf_cfg_field *table, void *out);
+
+/* Writes every key of table with its type, default and meaning, one per line, keys prefixed
+ * by prefix ("" at the top) — for a daemon's --help-config. */
+void nf_cfg_describe(FILE *out, const nf_cfg_field *table, const char *prefix);
+
+/* ServiceRadar's "security" block, the same in every component's config. */
+typedef struct nf_security_config {
+    char *mode;        /* "mtls" or "none" */
+    char *cert_dir;    /* directory that relative file names are joined to */
+    char *server_name; /* name the client checks in the server's certificate */
+    char *role;        /* agent, poller, checker, core, ... */
+    struct {
+        char *cert_file;      /* this component's certificate (PEM) */
+        char *key_file;       /* its private key (PEM) */
+        char *ca_file;        /* CA that signs the peer's certificate */
+        char *client_ca_file; /* CA for client certificates (servers); "" = ca_file */
+    } tls;
+} nf_security_config;
+
+/* Table for nf_security_config, to embed with NF_CFG_OBJECT. */
+extern const nf_cfg_field nf_security_table[];
+
+#endif
