@@ -23,6 +23,7 @@ apt_packages=(
     libjansson-dev                                             # JSON config and output
     libmicrohttpd-dev                                          # /metrics endpoint
     tshark nfdump softflowd                                    # decoding oracles, real exporter, bench baseline
+    jq procps                                                  # test and benchmark glue
 )
 
 DUCKDB_VERSION=1.4.4

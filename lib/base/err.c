@@ -20,6 +20,10 @@ nf_status_name(nf_status s)
 
 static void
 fill(nf_err *e, nf_status code, int errnum, const char *where, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
+static void
+fill(nf_err *e, nf_status code, int errnum, const char *where, const char *fmt, va_list ap)
 {
     e->code = code;
     e->sys_errno = errnum;

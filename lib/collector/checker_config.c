@@ -29,8 +29,9 @@ static const nf_cfg_field decoder_table[] = {
 };
 
 const nf_cfg_field nf_checker_config_table[] = {
-    F("listen_addr", NF_CFG_STRING, listen_addr, ":2055", 0, 0,
-      "UDP host:port for NetFlow v5/v9/IPFIX; \":2055\" = every address"),
+    {"listen_addr", NF_CFG_STRING, offsetof(nf_checker_config, listen_addr), ":2055", 0, 0, NULL,
+     NULL, "UDP host:port for NetFlow v5/v9/IPFIX; \":2055\" = every address",
+     nf_cfg_check_hostport},
     F("retention_time", NF_CFG_DURATION, retention_ms, "1h", 1000, 0,
       "records older than this leave the in-memory ring"),
     F("max_records", NF_CFG_UINT, max_records, "100000", 1, 1u << 28,
@@ -43,8 +44,9 @@ const nf_cfg_field nf_checker_config_table[] = {
       0, 0, "where templates and sampling rates are kept across restarts; \"\" = nowhere"),
     F("state_interval", NF_CFG_DURATION, state_interval_ms, "30s", 1000, 0,
       "how often the state file is rewritten"),
-    F("metrics_addr", NF_CFG_STRING, metrics_addr, "127.0.0.1:9191", 0, 0,
-      "host:port serving Prometheus /metrics; \"\" = off"),
+    {"metrics_addr", NF_CFG_STRING, offsetof(nf_checker_config, metrics_addr), "127.0.0.1:9191",
+     0, 0, NULL, NULL, "host:port serving Prometheus /metrics; \"\" = off",
+     nf_cfg_check_hostport_or_empty},
     {"log_level", NF_CFG_STRING, offsetof(nf_checker_config, log_level), "info", 0, 0, NULL,
      log_levels, "debug, info, warn or error"},
     {"decoder", NF_CFG_OBJECT, offsetof(nf_checker_config, decoder), NULL, 0, 0, decoder_table,

@@ -103,8 +103,30 @@ sink_pending(void *ctx, const nf_flow *f)
         flush_pending(w, f->received_ms);
 }
 
-/* Copies the worker's counters, exporters and decoder state into its snapshot. Runs on the
- * worker thread (or after it has exited). */
+/* Copies the worker's counters into its snapshot: after every batch, so readers' numbers
+ * are at most one batch behind. Caller holds w->mu. */
+static void
+snapshot_counters_locked(worker *w)
+{
+    w->snap.datagrams = w->datagrams;
+    w->snap.bytes = w->bytes;
+    w->snap.truncated = w->truncated;
+    w->snap.kernel_drops = nf_udp_rx_kernel_drops(w->rx);
+    w->snap.flows_stored = w->flows_stored;
+    w->snap.rx_errors = w->rx_errors;
+    w->snap.dec = *nf_decoder_counters(w->dec);
+}
+
+static void
+publish_counters(worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    snapshot_counters_locked(w);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Also copies the exporters and the decoder state (once a second: they cost more). Runs on
+ * the worker thread, or after it has exited. */
 static void
 publish_snapshot(worker *w)
 {
@@ -120,13 +142,7 @@ publish_snapshot(worker *w)
         state = NULL;
 
     pthread_mutex_lock(&w->mu);
-    w->snap.datagrams = w->datagrams;
-    w->snap.bytes = w->bytes;
-    w->snap.truncated = w->truncated;
-    w->snap.kernel_drops = nf_udp_rx_kernel_drops(w->rx);
-    w->snap.flows_stored = w->flows_stored;
-    w->snap.rx_errors = w->rx_errors;
-    w->snap.dec = *nf_decoder_counters(w->dec);
+    snapshot_counters_locked(w);
     free(w->snap.exporters);
     w->snap.exporters = xs;
     w->snap.nexporters = n;
@@ -156,6 +172,7 @@ handle_batch(worker *w, unsigned n)
         nf_decoder_decode(w->dec, &dg, sink_pending, w);
     }
     flush_pending(w, now);
+    publish_counters(w);
 }
 
 static void *

@@ -10,7 +10,8 @@
  *
  * One worker thread per socket, each with its own decoder, so decoding needs no locks; the
  * ring is appended once per receive batch. Readers (metrics, status, the state file) never
- * touch a decoder: workers publish snapshots under a per-worker mutex once a second.
+ * touch a decoder: workers publish their counters under a per-worker mutex after every
+ * batch, and their exporter list and decoder state once a second.
  *
  * State file: every state_interval the collector writes all workers' decoder states into
  * one file (atomically: temp file, fsync, rename). At start every worker loads every saved

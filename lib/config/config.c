@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/addr.h"
 #include "../base/parse.h"
 
 #define KEY_PATH_MAX 256
@@ -70,6 +71,8 @@ set_from_text(load_ctx *lc, const char *path, const nf_cfg_field *f, void *base,
             snprintf(why, sizeof(why), "\"%s\" is not one of the allowed values", text);
             return bad(lc, path, f, why);
         }
+        if (f->check != NULL && !f->check(text, why, sizeof(why)))
+            return bad(lc, path, f, why);
         char *copy = strdup(text);
         if (copy == NULL)
             return nf_err_set(lc->err, NF_ENOMEM, "%s: out of memory", lc->file);
@@ -285,6 +288,30 @@ nf_cfg_describe(FILE *out, const nf_cfg_field *table, const char *prefix)
         fprintf(out, "%-28s %-8s default %-12s %s\n", path, type_names[f->type],
                 f->def ? f->def : "\"\"", f->help ? f->help : "");
     }
+}
+
+bool
+nf_cfg_check_hostport(const char *value, char *why, size_t why_len)
+{
+    char host[NF_ADDR_STRLEN];
+    uint16_t port;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (!nf_hostport_parse(value, host, sizeof(host), &port) || port == 0) {
+        snprintf(why, why_len, "\"%.64s\" is not host:port with a port 1..65535", value);
+        return false;
+    }
+    if (!nf_sockaddr_make(host, port, &ss, &len)) {
+        snprintf(why, why_len, "\"%.64s\" is not a numeric IPv4/IPv6 address", host);
+        return false;
+    }
+    return true;
+}
+
+bool
+nf_cfg_check_hostport_or_empty(const char *value, char *why, size_t why_len)
+{
+    return value[0] == '\0' || nf_cfg_check_hostport(value, why, why_len);
 }
 
 static const char *const security_modes[] = {"mtls", "none", NULL};

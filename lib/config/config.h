@@ -34,6 +34,15 @@ typedef enum nf_cfg_type {
     NF_CFG_OBJECT,    /* nested object described by sub (a table), at offset */
 } nf_cfg_type;
 
+/* Optional check of a string value beyond its type: returns false and writes the reason
+ * (why, why_len bytes) if the value is unusable. */
+typedef bool nf_cfg_check_fn(const char *value, char *why, size_t why_len);
+
+/* Checks for string fields: "host:port" with a numeric host (or empty = any) and port
+ * 1..65535; the second also accepts "" (feature off). */
+nf_cfg_check_fn nf_cfg_check_hostport;
+nf_cfg_check_fn nf_cfg_check_hostport_or_empty;
+
 typedef struct nf_cfg_field {
     const char *key;                 /* JSON key */
     nf_cfg_type type;
@@ -43,6 +52,7 @@ typedef struct nf_cfg_field {
     const struct nf_cfg_field *sub;  /* NF_CFG_OBJECT: the nested table */
     const char *const *choices;      /* NF_CFG_STRING: NULL-terminated allowed values, or NULL */
     const char *help;                /* what the key means (used in error messages) */
+    nf_cfg_check_fn *check;          /* NF_CFG_STRING: further validation, or NULL */
 } nf_cfg_field;
 
 /* Called once per unknown key with its full path ("security.tlz"). */

@@ -15,6 +15,16 @@
  *     otherwise, or a new UDP       exporter restart / resync: counted as a reset, not loss
  *     source port with delta != 0
  *
+ * Record-counting exporters disagree on what they count. RFC 7011: data records (flows and
+ * options) sent before this datagram. Seen in the wild: flows only, and counts that
+ * include the datagram's own records (softflowd's IPFIX counts its flows that way). The
+ * tracker keeps the reading that last matched, and when a datagram does not match it but
+ * does match another reading exactly, switches to that one instead of reporting loss —
+ * until a reading has matched SEQ_MODE_PROVEN datagrams in a row; from then on a mismatch
+ * is loss (so a coincidence cannot hide real loss on an established exporter).
+ * Every reading is normalised to "start = sequence before this datagram's units", so the
+ * gap bookkeeping below is the same for all.
+ *
  * An open gap is confirmed as lost once the sequence has moved more than `window` past it
  * (or when more than SEQ_GAPS gaps are open, or at a reset, or when the exporter is
  * forgotten). So loss counters only ever grow and reordering within the window is never
@@ -38,6 +48,8 @@
 /* How far back a late datagram may be and still count as reordering. */
 #define SEQ_WINDOW_RECORDS 100000
 #define SEQ_WINDOW_PACKETS 1000
+/* Datagrams in a row that must match a reading before it is trusted (no more switching). */
+#define SEQ_MODE_PROVEN 3
 
 static const char *const drop_names[NF_DROP_REASON_COUNT] = {
     [NF_DROP_SHORT_HEADER] = "short_header",
@@ -232,12 +244,25 @@ seq_confirm_all(nf_decoder *d, exporter *e)
         gap_confirm(d, e, 0);
 }
 
+/* Inserts [start, end) at index at, keeping the gaps oldest first; when all slots are in use
+ * the oldest gap is confirmed to make room. */
+static void
+gap_insert(nf_decoder *d, exporter *e, unsigned at, uint32_t start, uint32_t end)
+{
+    if (e->ngaps == SEQ_GAPS) {
+        gap_confirm(d, e, 0);
+        if (at > 0)
+            at--;
+    }
+    memmove(&e->gaps[at + 1], &e->gaps[at], (e->ngaps - at) * sizeof(e->gaps[0]));
+    e->gaps[at] = (seq_gap){start, end};
+    e->ngaps++;
+}
+
 static void
 gap_open(nf_decoder *d, exporter *e, uint32_t start, uint32_t end)
 {
-    if (e->ngaps == SEQ_GAPS)
-        gap_confirm(d, e, 0);
-    e->gaps[e->ngaps++] = (seq_gap){start, end};
+    gap_insert(d, e, e->ngaps, start, end);
 }
 
 /* A late datagram covering [start, end) arrived: take it out of the open gaps. */
@@ -267,9 +292,9 @@ gaps_fill(nf_decoder *d, exporter *e, uint32_t start, uint32_t end)
             e->gaps[i].end = g.start + from;
         } else {
             /* The datagram lies strictly inside this gap, so no other gap can overlap it:
-             * split and stop (gap_open may shift the array). */
+             * split, keeping the second piece right after the first (oldest first). */
             e->gaps[i].end = g.start + from;
-            gap_open(d, e, g.start + to, g.end);
+            gap_insert(d, e, i + 1, g.start + to, g.end);
             return;
         }
         i++;
@@ -284,8 +309,42 @@ gaps_age(nf_decoder *d, exporter *e, int64_t window)
         gap_confirm(d, e, 0);
 }
 
+/* How an exporter's sequence field counts; see the comment at the top. */
+enum seq_mode {
+    SEQ_RFC_RECORDS = 0, /* records before this datagram (RFC 7011; v5 flows; v9 packets) */
+    SEQ_RFC_FLOWS,       /* flow records before this datagram */
+    SEQ_INCL_RECORDS,    /* records up to and including this datagram's */
+    SEQ_INCL_FLOWS,      /* flow records up to and including this datagram's */
+    SEQ_MODES
+};
+
+/* Normalised start and units of a datagram under a reading. */
+static void
+seq_normalise(uint8_t mode, uint32_t seq, uint32_t flows, uint32_t records, uint32_t *start,
+              uint32_t *units)
+{
+    bool by_flows = mode == SEQ_RFC_FLOWS || mode == SEQ_INCL_FLOWS;
+    *units = by_flows ? flows : records;
+    *start = mode >= SEQ_INCL_RECORDS ? seq - *units : seq;
+}
+
+/* Where the previous datagram says the next one starts, under a reading. */
+static uint32_t
+seq_expected(const exporter *e, uint8_t mode)
+{
+    switch (mode) {
+    case SEQ_RFC_RECORDS:
+        return e->seq_last + e->seq_last_records;
+    case SEQ_RFC_FLOWS:
+        return e->seq_last + e->seq_last_flows;
+    default:
+        return e->seq_last;
+    }
+}
+
 void
-seq_track(nf_decoder *d, exporter *e, uint32_t seq, uint32_t units, uint16_t port)
+seq_track(nf_decoder *d, exporter *e, uint32_t seq, uint32_t flows, uint32_t records,
+          uint16_t port)
 {
     bool packets = e->version == NF_FLOW_V9;
     int64_t max_gap = packets ? SEQ_MAX_GAP_PACKETS : SEQ_MAX_GAP_RECORDS;
@@ -293,27 +352,52 @@ seq_track(nf_decoder *d, exporter *e, uint32_t seq, uint32_t units, uint16_t por
     bool port_changed = e->packets > 1 && port != e->last_port;
     e->last_port = port;
 
+    uint32_t start, units;
+    seq_normalise(e->seq_mode, seq, flows, records, &start, &units);
     if (!e->seq_valid) {
         e->seq_valid = true;
-        e->seq_next = seq + units;
-        return;
+        e->seq_next = start + units;
+        goto remember;
     }
-    int64_t delta = (int32_t)(seq - e->seq_next);
+    int64_t delta = (int32_t)(start - e->seq_next);
+    /* Look for another reading only while the current one has not yet proven itself: after
+     * SEQ_MODE_PROVEN datagrams in a row matched it, a mismatch is loss, not a new reading. */
+    if (delta != 0 && !packets && !port_changed && e->seq_matched < SEQ_MODE_PROVEN) {
+        for (uint8_t m = 0; m < SEQ_MODES; m++) {
+            uint32_t s2, u2;
+            seq_normalise(m, seq, flows, records, &s2, &u2);
+            if (m != e->seq_mode && s2 == seq_expected(e, m)) {
+                e->seq_mode = m; /* this exporter counts differently: no loss */
+                start = s2;
+                units = u2;
+                delta = 0;
+                break;
+            }
+        }
+    }
     if (delta == 0) {
-        e->seq_next = seq + units;
+        e->seq_next = start + units;
+        if (e->seq_matched < SEQ_MODE_PROVEN)
+            e->seq_matched++;
     } else if (!port_changed && delta > 0 && delta <= max_gap) {
-        gap_open(d, e, e->seq_next, seq);
-        e->seq_next = seq + units;
+        gap_open(d, e, e->seq_next, start);
+        e->seq_next = start + units;
     } else if (!port_changed && delta < 0 && -delta <= window) {
         e->seq_reordered++;
-        gaps_fill(d, e, seq, seq + units);
+        gaps_fill(d, e, start, start + units);
+        return; /* a late datagram does not move the expectation */
     } else {
         seq_confirm_all(d, e);
         e->seq_resets++;
         d->c.seq_resets++;
-        e->seq_next = seq + units;
+        e->seq_matched = 0;
+        e->seq_next = start + units;
     }
     gaps_age(d, e, window);
+remember:
+    e->seq_last = seq;
+    e->seq_last_flows = flows;
+    e->seq_last_records = records;
 }
 
 nf_status
@@ -389,7 +473,10 @@ nf_decoder_exporters(const nf_decoder *d, nf_exporter_info *out, size_t max)
             x->options_records = e->options_records;
             x->templates = e->ntemplates;
             x->backlog_sets = e->bl_sets;
-            x->sampling_rate = e->default_rate ? e->default_rate : 1;
+            /* The rate records naming no sampler get (see record.c). */
+            x->sampling_rate = e->default_rate   ? e->default_rate
+                               : e->nsamplers == 1 ? e->samplers[0].rate
+                                                   : 1;
             x->seq_lost = e->seq_lost;
             for (unsigned g = 0; g < e->ngaps; g++)
                 x->seq_lost += e->gaps[g].end - e->gaps[g].start;

@@ -175,7 +175,11 @@ typedef struct exporter {
     uint64_t sysinit_ms;   /* IPFIX systemInitTimeMilliseconds, 0 unknown */
 
     bool seq_valid;        /* seq_next means something */
-    uint32_t seq_next;     /* expected sequence of the next datagram */
+    uint8_t seq_mode;      /* how this exporter counts (decoder.c: enum seq_mode) */
+    uint8_t seq_matched;   /* datagrams in a row that matched seq_mode, capped */
+    uint32_t seq_next;     /* expected start of the next datagram, in seq_mode's terms */
+    uint32_t seq_last;     /* sequence field of the last datagram */
+    uint32_t seq_last_flows, seq_last_records; /* its flow and data record counts */
     uint32_t last_uptime;  /* v9 sysUptime of the last datagram */
     seq_gap gaps[SEQ_GAPS]; /* open gaps, oldest first: missing but maybe only late */
     uint8_t ngaps;
@@ -211,6 +215,7 @@ typedef struct pkt_ctx {
     nf_flow_sink *sink;
     void *sink_ctx;
     uint32_t records;  /* data + options records decoded from this datagram's own sets */
+    uint32_t flows;    /* ... of which flow records */
     bool uncountable;  /* a set's records could not be counted (no template) */
 } pkt_ctx;
 
@@ -228,7 +233,10 @@ exporter *exporter_find_or_add(nf_decoder *d, const uint8_t addr[16], uint8_t ve
                                uint32_t domain);
 exporter *exporter_get(nf_decoder *d, const uint8_t addr[16], uint8_t version, uint32_t domain,
                        uint64_t now_ms);
-void seq_track(nf_decoder *d, exporter *e, uint32_t seq, uint32_t units, uint16_t port);
+/* Sequence accounting for one datagram: seq is its header sequence; flows and records are
+ * the flow records and all data records (flows + options) it carried. v9 passes 1, 1. */
+void seq_track(nf_decoder *d, exporter *e, uint32_t seq, uint32_t flows, uint32_t records,
+               uint16_t port);
 void seq_confirm_all(nf_decoder *d, exporter *e);
 
 /* v5.c */
@@ -245,6 +253,9 @@ nf_status ipfix_decode(nf_decoder *d, const nf_datagram *dg, nf_flow_sink *sink,
 bool template_install(nf_decoder *d, exporter *e, uint8_t version, uint16_t id, bool is_options,
                       uint16_t field_count, uint16_t scope_count, const uint8_t *spec,
                       size_t spec_len);
+/* True if the definition would compile (for validating saved state; counts nothing). */
+bool template_valid(uint8_t version, bool is_options, uint16_t field_count, uint16_t scope_count,
+                    const uint8_t *spec, size_t spec_len, uint32_t max_fields);
 tmpl *template_find(exporter *e, uint16_t id);
 void template_withdraw(nf_decoder *d, exporter *e, uint16_t id);
 void template_withdraw_all(nf_decoder *d, exporter *e, bool options);

@@ -7,7 +7,8 @@
  *   exporter key = (exporter address, export version, source id / observation domain)
  *   ├─ templates        keyed by template id; each compiled once into a field program
  *   ├─ samplers         sampler/selector id → rate, learnt from options data
- *   ├─ default rate     v5 header, or options data without a sampler id
+ *   ├─ default rate     v5 header, or options data without a sampler id (a lone
+ *   │                   announced sampler also applies to records that name none)
  *   ├─ sequence tracker expected next sequence, loss/reorder/reset counters
  *   └─ backlog          data sets that arrived before their template (bounded, aged out)
  *
@@ -138,7 +139,7 @@ typedef struct nf_exporter_info {
     uint64_t options_records; /* options records consumed */
     uint32_t templates;       /* templates currently held */
     uint32_t backlog_sets;    /* data sets waiting for a template */
-    uint32_t sampling_rate;   /* default rate for this key (1 if none announced) */
+    uint32_t sampling_rate;   /* rate of records that name no sampler (1 if none announced) */
     uint64_t seq_lost;        /* confirmed + still-open gaps; unit: packets for v9, records
                                * for v5 and IPFIX */
     uint64_t seq_reordered;   /* datagrams that arrived after a later one */

@@ -13,7 +13,8 @@
  *
  * Sampling rate of a record, first that applies: a rate carried in the record itself
  * (size/population, packet interval/space, interval), the rate of the sampler id the record
- * names, the exporter key's default rate, 1.
+ * names, the exporter key's default rate (v5 header, or options data naming no sampler),
+ * the rate of the only sampler the exporter announced, 1.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -96,12 +97,20 @@ apply(rec_ctx *r, uint8_t op, const uint8_t *v, unsigned len)
     case OP_TCP_FLAGS:
         r->f.tcp_flags = (uint8_t)rd_uint(v, len); /* 2-byte form: low byte holds the flags */
         break;
-    case OP_SRC_PORT:
-        r->f.src_port = (uint16_t)rd_uint(v, len);
+    /* Ports and ICMP type/code may come in several fields (tcp/udp-specific ports, IPv4 and
+     * IPv6 ICMP); the one that does not apply is zero and must not wipe the other. */
+    case OP_SRC_PORT: {
+        uint16_t p = (uint16_t)rd_uint(v, len);
+        if (p != 0)
+            r->f.src_port = p;
         break;
-    case OP_DST_PORT:
-        r->f.dst_port = (uint16_t)rd_uint(v, len);
+    }
+    case OP_DST_PORT: {
+        uint16_t p = (uint16_t)rd_uint(v, len);
+        if (p != 0)
+            r->f.dst_port = p;
         break;
+    }
     case OP_SRC4:
     case OP_SRC6:
         put_addr(r->f.src_addr, &r->src_family, v, len);
@@ -132,9 +141,12 @@ apply(rec_ctx *r, uint8_t op, const uint8_t *v, unsigned len)
     case OP_DST_AS:
         r->f.dst_as = (uint32_t)rd_uint(v, len);
         break;
-    case OP_ICMP:
-        r->icmp = (uint16_t)rd_uint(v, len);
+    case OP_ICMP: {
+        uint16_t t = (uint16_t)rd_uint(v, len);
+        if (t != 0)
+            r->icmp = t;
         break;
+    }
     case OP_START_UPTIME:
     case OP_START_SEC:
     case OP_START_MS:
@@ -304,9 +316,8 @@ finish_options(pkt_ctx *pc, const rec_ctx *r)
     uint32_t clamped = clamp_rate(rate);
     if (r->has_sampler)
         sampler_set(pc->d, e, r->sampler_id, clamped);
-    /* Also the key's default: data records that name no sampler use the last announced rate
-     * (IOS-XR announces a selector but does not repeat its id in the data records). */
-    e->default_rate = clamped;
+    else
+        e->default_rate = clamped;
 }
 
 static void
@@ -337,11 +348,27 @@ finish_flow(pkt_ctx *pc, rec_ctx *r, const hdr_ctx *hdr)
     }
     if (rate == 0)
         rate = e->default_rate;
+    /* A single announced sampler applies to records that name none (IOS-XR announces a
+     * selector but does not repeat its id in the data records, capture 20). */
+    if (rate == 0 && e->nsamplers == 1)
+        rate = e->samplers[0].rate;
     f->sampling_rate = clamp_rate(rate);
 
     if (f->dst_port == 0 && r->icmp != 0)
         f->dst_port = r->icmp;
-    f->ip_version = r->src_family ? r->src_family : r->dst_family;
+    /* One family per record, so writers can store 4 or 16 bytes by ip_version: 6 if any
+     * address is IPv6 (IPv4-mapped addresses stay valid there), else 4 with any missing
+     * address as 0.0.0.0 in mapped form. */
+    if (r->src_family == 6 || r->dst_family == 6) {
+        f->ip_version = 6;
+    } else if (r->src_family == 4 || r->dst_family == 4) {
+        static const uint8_t zero4[4] = {0, 0, 0, 0};
+        f->ip_version = 4;
+        if (r->src_family == 0)
+            nf_addr_from_v4(f->src_addr, zero4);
+        if (r->dst_family == 0)
+            nf_addr_from_v4(f->dst_addr, zero4);
+    }
 
     e->flows++;
     pc->d->c.flows++;

@@ -46,7 +46,10 @@ data_set(pkt_ctx *pc, uint16_t set_id, nf_cursor body)
         backlog_push(pc, set_id, body);
         return;
     }
-    pc->records += records_decode(pc, t, &pc->hdr, body);
+    uint32_t n = records_decode(pc, t, &pc->hdr, body);
+    pc->records += n;
+    if (!t->is_options)
+        pc->flows += n;
 }
 
 static void
@@ -191,6 +194,7 @@ pkt_init(pkt_ctx *pc, nf_decoder *d, exporter *e, nf_flow_sink *sink, void *ctx)
     pc->sink = sink;
     pc->sink_ctx = ctx;
     pc->records = 0;
+    pc->flows = 0;
     pc->uncountable = false;
 }
 
@@ -224,7 +228,7 @@ v9_decode(nf_decoder *d, const nf_datagram *dg, nf_flow_sink *sink, void *ctx)
         d->c.seq_resets++;
     }
     e->last_uptime = pc.hdr.sys_uptime;
-    seq_track(d, e, seq, 1, dg->src_port);
+    seq_track(d, e, seq, 1, 1, dg->src_port);
     return NF_OK;
 }
 
@@ -254,7 +258,7 @@ ipfix_decode(nf_decoder *d, const nf_datagram *dg, nf_flow_sink *sink, void *ctx
     walk_sets(&pc, nf_cursor_make(h + IPFIX_HEADER_LEN, msg_len - IPFIX_HEADER_LEN),
               NF_FLOW_IPFIX);
 
-    seq_track(d, e, nf_be32(h + 8), pc.records, dg->src_port);
+    seq_track(d, e, nf_be32(h + 8), pc.flows, pc.records, dg->src_port);
     if (pc.uncountable)
         e->seq_valid = false; /* resume counting from the next datagram */
     return NF_OK;

@@ -209,7 +209,7 @@ nf_decoder_load_state(nf_decoder *d, const uint8_t *buf, size_t len, size_t *loa
     if (fnv1a64(buf, len - 8) != nf_be64(buf + len - 8))
         return nf_err_set(err, NF_EPROTO, "decoder state: checksum mismatch (truncated?)");
 
-    /* Pass 1: framing. */
+    /* Pass 1: framing, and every template must compile exactly as saved. */
     nf_cursor c = nf_cursor_make(buf + 8, len - 8 - 8);
     entry en;
     size_t entries = 0;
@@ -218,6 +218,11 @@ nf_decoder_load_state(nf_decoder *d, const uint8_t *buf, size_t len, size_t *loa
             return nf_err_set(err, NF_EPROTO, "decoder state: malformed entry %zu", entries);
         if (en.kind == ENTRY_END)
             break;
+        if (en.kind == ENTRY_TEMPLATE &&
+            !template_valid(en.version, en.is_options, en.field_count, en.scope_count, en.spec,
+                            en.spec_len, UINT32_MAX))
+            return nf_err_set(err, NF_EPROTO, "decoder state: entry %zu: template %u invalid",
+                              entries, en.id);
         entries++;
     }
     if (nf_cursor_left(&c) != 0)

@@ -8,8 +8,8 @@
  *
  * Refused definitions (counted as NF_DROP_BAD_TEMPLATE): more fields than the set holds,
  * a record length of 0 (a zero-length record would never advance: an endless loop on a
- * hostile template) or above 65535 (no set could hold it), more fields than
- * max_template_fields. A field whose length cannot hold its element (an IPv4 address of 3
+ * hostile template) or above 65535 (no set could hold it). More fields than
+ * max_template_fields is a limit (NF_DROP_TEMPLATE_LIMIT), like a full template table. A field whose length cannot hold its element (an IPv4 address of 3
  * bytes, a counter of 9) is kept for framing but skipped, and counted as
  * NF_DROP_BAD_FIELD_LENGTH.
  *
@@ -45,8 +45,9 @@ shape_fits(uint8_t shape, uint16_t len)
     }
 }
 
-/* Reads the field specifiers into raw[], resolving each element to an operation. Returns the
- * number of bytes the specifiers occupy, or 0 if they do not fit in spec_len. */
+/* Reads the field specifiers into raw[], resolving each element to an operation (d may be
+ * NULL: nothing is counted). Returns the number of bytes the specifiers occupy, or 0 if
+ * they do not fit in spec_len. */
 static size_t
 read_fields(nf_decoder *d, uint8_t version, bool is_options, uint16_t field_count,
             uint16_t scope_count, const uint8_t *spec, size_t spec_len, raw_field *raw,
@@ -75,7 +76,8 @@ read_fields(nf_decoder *d, uint8_t version, bool is_options, uint16_t field_coun
         if (def == NULL || len == 0)
             continue;
         if (len == NF_VARLEN || !shape_fits(def->shape, len)) {
-            count_error(d, NF_DROP_BAD_FIELD_LENGTH);
+            if (d != NULL)
+                count_error(d, NF_DROP_BAD_FIELD_LENGTH);
             continue;
         }
         raw[i].op = def->op;
@@ -208,35 +210,38 @@ table_put(nf_decoder *d, exporter *e, tmpl *t)
     return true;
 }
 
-bool
-template_install(nf_decoder *d, exporter *e, uint8_t version, uint16_t id, bool is_options,
-                 uint16_t field_count, uint16_t scope_count, const uint8_t *spec,
-                 size_t spec_len)
+/* Compiles a definition. d may be NULL (validation only: nothing is counted). Returns the
+ * template (free with free()) or NULL with *reason set. */
+static tmpl *
+compile(nf_decoder *d, uint8_t version, uint16_t id, bool is_options, uint16_t field_count,
+        uint16_t scope_count, const uint8_t *spec, size_t spec_len, uint32_t max_fields,
+        nf_drop_reason *reason)
 {
-    if (field_count > d->cfg.max_template_fields) {
-        count_error(d, NF_DROP_TEMPLATE_LIMIT);
-        return false;
+    *reason = NF_DROP_BAD_TEMPLATE;
+    if (field_count > max_fields) {
+        *reason = NF_DROP_TEMPLATE_LIMIT;
+        return NULL;
     }
-    raw_field *raw = malloc((field_count ? field_count : 1) * sizeof(*raw));
+    if (field_count == 0 || scope_count > field_count)
+        return NULL;
+    raw_field *raw = malloc(field_count * sizeof(*raw));
     if (raw == NULL) {
-        count_error(d, NF_DROP_TEMPLATE_LIMIT);
-        return false;
+        *reason = NF_DROP_TEMPLATE_LIMIT;
+        return NULL;
     }
     uint16_t enterprise = 0;
     size_t used = read_fields(d, version, is_options, field_count, scope_count, spec, spec_len,
                               raw, &enterprise);
     if (used == 0 || used > UINT16_MAX) {
         free(raw);
-        count_error(d, NF_DROP_BAD_TEMPLATE);
-        return false;
+        return NULL;
     }
     resolve_alternatives(raw, field_count);
-
     tmpl *t = malloc(sizeof(*t) + field_count * sizeof(field_prog) + used);
     if (t == NULL) {
         free(raw);
-        count_error(d, NF_DROP_TEMPLATE_LIMIT);
-        return false;
+        *reason = NF_DROP_TEMPLATE_LIMIT;
+        return NULL;
     }
     t->id = id;
     t->is_options = is_options;
@@ -250,7 +255,32 @@ template_install(nf_decoder *d, exporter *e, uint8_t version, uint16_t id, bool 
     free(raw);
     if (!ok) {
         free(t);
-        count_error(d, NF_DROP_BAD_TEMPLATE);
+        return NULL;
+    }
+    return t;
+}
+
+bool
+template_valid(uint8_t version, bool is_options, uint16_t field_count, uint16_t scope_count,
+               const uint8_t *spec, size_t spec_len, uint32_t max_fields)
+{
+    nf_drop_reason reason;
+    tmpl *t = compile(NULL, version, 256, is_options, field_count, scope_count, spec, spec_len,
+                      max_fields, &reason);
+    free(t);
+    return t != NULL;
+}
+
+bool
+template_install(nf_decoder *d, exporter *e, uint8_t version, uint16_t id, bool is_options,
+                 uint16_t field_count, uint16_t scope_count, const uint8_t *spec,
+                 size_t spec_len)
+{
+    nf_drop_reason reason;
+    tmpl *t = compile(d, version, id, is_options, field_count, scope_count, spec, spec_len,
+                      d->cfg.max_template_fields, &reason);
+    if (t == NULL) {
+        count_error(d, reason);
         return false;
     }
     if (!table_put(d, e, t)) {

@@ -86,6 +86,6 @@ v5_decode(nf_decoder *d, const nf_datagram *dg, nf_flow_sink *sink, void *ctx)
         d->c.flows++;
         sink(ctx, &f);
     }
-    seq_track(d, e, nf_be32(h + 16), count, dg->src_port);
+    seq_track(d, e, nf_be32(h + 16), count, count, dg->src_port);
     return NF_OK;
 }

@@ -52,7 +52,8 @@ typedef struct nf_flow {
     uint8_t tos;        /* IP type of service / traffic class */
     uint8_t src_mask;   /* source prefix length */
     uint8_t dst_mask;   /* destination prefix length */
-    uint8_t ip_version; /* 4 or 6; 0 if the record carried no address */
+    uint8_t ip_version; /* 6 if any address is IPv6, else 4 (both addresses IPv4-mapped),
+                         * 0 if the record carried no address */
     uint8_t flow_type;  /* nf_flow_type */
     uint8_t reserved[5]; /* zero; makes the size explicit (no compiler tail padding) */
 } nf_flow;
