@@ -96,7 +96,7 @@ run(const bench_case *bc, double seconds)
     for (int r = 0; r < NF_DROP_REASON_COUNT; r++)
         errors += c->errors[r];
     double rate = (double)s.flows / elapsed;
-    printf("| %-22s | %10.2f M | %8.0f k | %6.1f | %6.1f M | %-4s | %5llu |\n", bc->name, rate / 1e6,
+    printf("| %-22s | %10.2f M | %8.0f k | %7.1f | %6.1f M | %-4s | %5llu |\n", bc->name, rate / 1e6,
            (double)datagrams / elapsed / 1e3, (double)wire_bytes / DATAGRAMS,
            bc->target / 1e6, rate >= bc->target ? "yes" : "NO", (unsigned long long)errors);
     nf_decoder_destroy(d);
@@ -118,10 +118,10 @@ main(int argc, char **argv)
         {"IPFIX (20% IPv6, smp.)", FLOWGEN_IPFIX, 20, 100, 4e6},
     };
     printf("decode throughput, one core, %.0f s CPU per case\n\n", seconds);
-    printf("| %-22s | %12s | %10s | %6s | %8s | %-4s | %5s |\n", "case", "flows/s", "dgrams/s",
+    printf("| %-22s | %12s | %10s | %7s | %8s | %-4s | %5s |\n", "case", "flows/s", "dgrams/s",
            "B/dgram", "target", "met", "errs");
     printf("|%s|%s|%s|%s|%s|%s|%s|\n", "------------------------", "--------------",
-           "------------", "--------", "----------", "------", "-------");
+           "------------", "---------", "----------", "------", "-------");
     int bad = 0;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         bad |= run(&cases[i], seconds);

@@ -28,11 +28,11 @@
 #include "base/parse.h"
 #include "flowgen/flowgen.h"
 
-#define BATCH 64             /* datagrams per flush: amortises syscalls, bounds latency */
-#define DEFAULT_RATE 10000   /* flows/s */
-#define FAST_PACE 1000000    /* virtual flows/s for --rate 0: about what one core sends */
+#define BATCH 64           /* datagrams per flush: amortises syscalls, bounds latency */
+#define DEFAULT_RATE 10000 /* flows/s */
+#define FAST_PACE 1000000  /* virtual flows/s for --rate 0: about what one core sends */
 #define PROGRESS_MS 1000
-#define SNDBUF (4 << 20)     /* absorbs bursts at high rates */
+#define SNDBUF (4 << 20) /* absorbs bursts at high rates */
 
 static volatile sig_atomic_t stop_flag;
 
@@ -54,16 +54,17 @@ typedef struct opts {
 
 typedef struct sender {
     flowgen *g;
-    int *fds;                  /* one per exporter; unused with pcap */
+    int *fds;           /* one per exporter; unused with pcap */
+    uint8_t (*src)[16]; /* per exporter: the source address datagrams carry */
     pcap_t *pd;
     pcap_dumper_t *dump;
     uint8_t target[16];
     uint16_t port;
-    flowgen_counts total, *per;    /* what was actually sent */
+    flowgen_counts total, *per; /* what was actually sent */
     uint64_t send_errors;
     uint16_t ip_id;
     nf_ratelimit rl;
-    uint8_t *bufs;             /* BATCH buffers of max_datagram bytes */
+    uint8_t *bufs; /* BATCH buffers of max_datagram bytes */
     size_t lens[BATCH];
     flowgen_datagram infos[BATCH];
     int n;
@@ -114,12 +115,23 @@ static void
 parse_args(int argc, char **argv, opts *o)
 {
     static const struct option longs[] = {
-        {"target", 1, 0, 't'},      {"protocol", 1, 0, 'P'},   {"exporters", 1, 0, 'e'},
-        {"flows", 1, 0, 'f'},       {"duration", 1, 0, 'd'},   {"rate", 1, 0, 'r'},
-        {"seed", 1, 0, 's'},        {"sampling", 1, 0, 'S'},   {"ipv6-share", 1, 0, '6'},
-        {"template-interval", 1, 0, 'T'}, {"start-time", 1, 0, 'b'}, {"pcap", 1, 0, 'p'},
-        {"source-base", 1, 0, 'B'}, {"max-datagram", 1, 0, 'm'}, {"quiet", 0, 0, 'q'},
-        {"help", 0, 0, 'h'},        {0, 0, 0, 0},
+        {"target", 1, 0, 't'},
+        {"protocol", 1, 0, 'P'},
+        {"exporters", 1, 0, 'e'},
+        {"flows", 1, 0, 'f'},
+        {"duration", 1, 0, 'd'},
+        {"rate", 1, 0, 'r'},
+        {"seed", 1, 0, 's'},
+        {"sampling", 1, 0, 'S'},
+        {"ipv6-share", 1, 0, '6'},
+        {"template-interval", 1, 0, 'T'},
+        {"start-time", 1, 0, 'b'},
+        {"pcap", 1, 0, 'p'},
+        {"source-base", 1, 0, 'B'},
+        {"max-datagram", 1, 0, 'm'},
+        {"quiet", 0, 0, 'q'},
+        {"help", 0, 0, 'h'},
+        {0, 0, 0, 0},
     };
     const char *target = "127.0.0.1:2055";
     flowgen_config *c = &o->cfg;
@@ -236,7 +248,15 @@ open_sockets(sender *s, const opts *o)
                     strerror(errno));
             return false;
         }
+        /* Unbound: report the address the kernel chose, which is what a collector sees. */
+        uint16_t port;
+        src_len = sizeof(src);
+        if (!bind_src && getsockname(fd, (struct sockaddr *)&src, &src_len) == 0)
+            nf_addr_from_sockaddr((struct sockaddr *)&src, s->src[i], &port);
     }
+    if (!bind_src && !o->quiet)
+        nf_log_info("flowgen", "not binding exporter addresses (non-loopback target without "
+                               "--source-base): exporters differ by domain only");
     return true;
 }
 
@@ -326,8 +346,8 @@ static void
 print_json(const sender *s, uint64_t elapsed_ms)
 {
     printf("{\"datagrams\":%" PRIu64 ",\"flows\":%" PRIu64 ",\"bytes\":%" PRIu64
-           ",\"packets\":%" PRIu64 ",\"template_datagrams\":%" PRIu64
-           ",\"send_errors\":%" PRIu64 ",\"elapsed_ms\":%" PRIu64 ",\"exporters\":[",
+           ",\"packets\":%" PRIu64 ",\"template_datagrams\":%" PRIu64 ",\"send_errors\":%" PRIu64
+           ",\"elapsed_ms\":%" PRIu64 ",\"exporters\":[",
            s->total.datagrams, s->total.flows, s->total.bytes, s->total.packets,
            s->total.template_datagrams, s->send_errors, elapsed_ms);
     for (uint32_t i = 0; i < flowgen_exporter_count(s->g); i++) {
@@ -337,7 +357,7 @@ print_json(const sender *s, uint64_t elapsed_ms)
         const flowgen_counts *c = &s->per[i];
         printf("%s{\"address\":\"%s\",\"protocol\":\"%s\",\"domain\":%u,\"datagrams\":%" PRIu64
                ",\"flows\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"packets\":%" PRIu64 "}",
-               i ? "," : "", nf_addr_format(ex.addr, a), flowgen_protocol_name(ex.version),
+               i ? "," : "", nf_addr_format(s->src[i], a), flowgen_protocol_name(ex.version),
                ex.domain, c->datagrams, c->flows, c->bytes, c->packets);
     }
     printf("]}\n");
@@ -370,10 +390,15 @@ main(int argc, char **argv)
     s.per = calloc(nexp, sizeof(*s.per));
     s.fds = malloc(nexp * sizeof(*s.fds));
     s.bufs = malloc(BATCH * cap);
-    if (s.per == NULL || s.fds == NULL || s.bufs == NULL)
+    s.src = malloc(nexp * sizeof(*s.src));
+    if (s.per == NULL || s.fds == NULL || s.bufs == NULL || s.src == NULL)
         goto done;
-    for (uint32_t i = 0; i < nexp; i++)
+    for (uint32_t i = 0; i < nexp; i++) {
+        flowgen_exporter ex;
+        flowgen_exporter_get(s.g, i, &ex);
+        memcpy(s.src[i], ex.addr, 16);
         s.fds[i] = -1;
+    }
     if (o.pcap != NULL) {
         s.pd = pcap_open_dead(DLT_EN10MB, 65535);
         s.dump = s.pd ? pcap_dump_open(s.pd, o.pcap) : NULL;
@@ -433,13 +458,17 @@ main(int argc, char **argv)
         }
         if (!o.quiet && nf_mono_ms() - progress >= PROGRESS_MS) {
             progress = nf_mono_ms();
-            fprintf(stderr, "flowgen: flows=%" PRIu64 " datagrams=%" PRIu64
-                    " send_errors=%" PRIu64 "\n", s.total.flows, s.total.datagrams,
-                    s.send_errors);
+            fprintf(stderr,
+                    "flowgen: flows=%" PRIu64 " datagrams=%" PRIu64 " send_errors=%" PRIu64 "\n",
+                    s.total.flows, s.total.datagrams, s.send_errors);
         }
     }
     if (o.pcap == NULL)
         flush(&s, cap);
+    if (s.dump != NULL && pcap_dump_flush(s.dump) != 0) {
+        fprintf(stderr, "serviceradar-flowgen: pcap %s: write failed\n", o.pcap);
+        rc = 1;
+    }
     print_json(&s, (nf_mono_ns() - t0) / 1000000u);
 done:
     if (s.dump != NULL)
@@ -450,6 +479,7 @@ done:
         if (s.fds[i] >= 0)
             close(s.fds[i]);
     free(s.fds);
+    free(s.src);
     free(s.per);
     free(s.bufs);
     flowgen_destroy(s.g);

@@ -70,7 +70,8 @@ put_addr(uint8_t dst[16], uint8_t *family, const uint8_t *v, unsigned len)
     *family = len == 4 ? 4 : 6;
 }
 
-static inline void
+/* Inlined into both record loops: this switch is the decoder's innermost step. */
+static inline __attribute__((always_inline)) void
 apply(rec_ctx *r, uint8_t op, const uint8_t *v, unsigned len)
 {
     switch ((field_op)op) {

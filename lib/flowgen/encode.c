@@ -49,10 +49,10 @@ tmpl_build(tmpl_def *t, uint8_t version, bool v6, bool sampled, bool varlen)
         add(t, 12, 4, 0, K_DST4); /* destinationIPv4Address / IPV4_DST_ADDR */
         add(t, 15, 4, 0, K_NH4);  /* ipNextHopIPv4Address / IPV4_NEXT_HOP */
     }
-    add(t, 10, 4, 0, K_IN_IF);          /* ingressInterface / INPUT_SNMP */
-    add(t, 14, 4, 0, K_OUT_IF);         /* egressInterface / OUTPUT_SNMP */
-    add(t, 2, counter, 0, K_PACKETS);   /* packetDeltaCount / IN_PKTS */
-    add(t, 1, counter, 0, K_BYTES);     /* octetDeltaCount / IN_BYTES */
+    add(t, 10, 4, 0, K_IN_IF);        /* ingressInterface / INPUT_SNMP */
+    add(t, 14, 4, 0, K_OUT_IF);       /* egressInterface / OUTPUT_SNMP */
+    add(t, 2, counter, 0, K_PACKETS); /* packetDeltaCount / IN_PKTS */
+    add(t, 1, counter, 0, K_BYTES);   /* octetDeltaCount / IN_BYTES */
     if (ipfix) {
         add(t, 1, 4, FLOWGEN_PEN, K_APP_ID); /* enterprise element: must be skipped */
         add(t, 152, 8, 0, K_FIRST_MS);       /* flowStartMilliseconds */
@@ -61,20 +61,20 @@ tmpl_build(tmpl_def *t, uint8_t version, bool v6, bool sampled, bool varlen)
         add(t, 22, 4, 0, K_FIRST_UPTIME); /* FIRST_SWITCHED */
         add(t, 21, 4, 0, K_LAST_UPTIME);  /* LAST_SWITCHED */
     }
-    add(t, 7, 2, 0, K_SRC_PORT);                     /* sourceTransportPort / L4_SRC_PORT */
-    add(t, 11, 2, 0, K_DST_PORT);                    /* destinationTransportPort */
-    add(t, (ipfix && v6) ? 139 : 32, 2, 0, K_ICMP);  /* icmpTypeCode / ICMP_TYPE */
-    add(t, 4, 1, 0, K_PROTO);                        /* protocolIdentifier / PROTOCOL */
+    add(t, 7, 2, 0, K_SRC_PORT);                    /* sourceTransportPort / L4_SRC_PORT */
+    add(t, 11, 2, 0, K_DST_PORT);                   /* destinationTransportPort */
+    add(t, (ipfix && v6) ? 139 : 32, 2, 0, K_ICMP); /* icmpTypeCode / ICMP_TYPE */
+    add(t, 4, 1, 0, K_PROTO);                       /* protocolIdentifier / PROTOCOL */
     if (ipfix && varlen)
-        add(t, 82, FLOWGEN_VARLEN, 0, K_IFNAME);     /* interfaceName (string) */
-    add(t, 6, ipfix ? 2 : 1, 0, K_TCP_FLAGS);        /* tcpControlBits (RFC 7125: 2 bytes) */
-    add(t, 5, 1, 0, K_TOS);                          /* ipClassOfService / SRC_TOS */
-    add(t, v6 ? 29 : 9, 1, 0, K_SRC_MASK);           /* source prefix length */
-    add(t, v6 ? 30 : 13, 1, 0, K_DST_MASK);          /* destination prefix length */
-    add(t, 16, 4, 0, K_SRC_AS);                      /* bgpSourceAsNumber / SRC_AS */
-    add(t, 17, 4, 0, K_DST_AS);                      /* bgpDestinationAsNumber / DST_AS */
+        add(t, 82, FLOWGEN_VARLEN, 0, K_IFNAME); /* interfaceName (string) */
+    add(t, 6, ipfix ? 2 : 1, 0, K_TCP_FLAGS);    /* tcpControlBits (RFC 7125: 2 bytes) */
+    add(t, 5, 1, 0, K_TOS);                      /* ipClassOfService / SRC_TOS */
+    add(t, v6 ? 29 : 9, 1, 0, K_SRC_MASK);       /* source prefix length */
+    add(t, v6 ? 30 : 13, 1, 0, K_DST_MASK);      /* destination prefix length */
+    add(t, 16, 4, 0, K_SRC_AS);                  /* bgpSourceAsNumber / SRC_AS */
+    add(t, 17, 4, 0, K_DST_AS);                  /* bgpDestinationAsNumber / DST_AS */
     if (!ipfix && sampled)
-        add(t, 48, 1, 0, K_SAMPLER_ID);              /* FLOW_SAMPLER_ID */
+        add(t, 48, 1, 0, K_SAMPLER_ID); /* FLOW_SAMPLER_ID */
 }
 
 size_t

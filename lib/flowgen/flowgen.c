@@ -30,14 +30,14 @@
 #define V9_HEADER_LEN 20
 #define IPFIX_HEADER_LEN 16
 #define SET_HEADER_LEN 4
-#define TSET_CAP 512               /* a template set of two templates: < 256 bytes */
-#define OPTIONS_LEN (28 + 16)      /* options template set + options data set, padded */
+#define TSET_CAP 512          /* a template set of two templates: < 256 bytes */
+#define OPTIONS_LEN (28 + 16) /* options template set + options data set, padded */
 #define DAY_MS 86400000ull
 #define DEFAULT_START_MS 1767225600000ull /* 2026-01-01T00:00:00Z */
 
 typedef struct exp_state {
     uint8_t addr[16];
-    uint8_t version;  /* 5, 9, 10 */
+    uint8_t version; /* 5, 9, 10 */
     uint32_t domain;
     uint64_t boot_ms; /* epoch ms of sysUptime 0 (v5/v9) */
     uint32_t seq;     /* invariant 1 */
@@ -51,7 +51,7 @@ struct flowgen {
     exp_state *exp;
     uint32_t next; /* exporter of the next datagram */
 
-    tmpl_def tmpl9[2], tmplx[2];     /* data templates, [0] IPv4 [1] IPv6 */
+    tmpl_def tmpl9[2], tmplx[2];              /* data templates, [0] IPv4 [1] IPv6 */
     uint8_t tset9[TSET_CAP], tsetx[TSET_CAP]; /* complete template sets, with set header */
     size_t tset9_len, tsetx_len;
     uint32_t worst9, worstx; /* largest data record */
@@ -135,8 +135,8 @@ config_check(const flowgen_config *c, nf_err *err)
         return nf_err_set(err, NF_EINVAL, "flowgen: protocol %d is not v5, v9, ipfix or mix",
                           (int)c->protocol);
     if (c->exporters < 1 || c->exporters > FLOWGEN_MAX_EXPORTERS)
-        return nf_err_set(err, NF_EINVAL, "flowgen: exporters %u out of range 1..%u",
-                          c->exporters, FLOWGEN_MAX_EXPORTERS);
+        return nf_err_set(err, NF_EINVAL, "flowgen: exporters %u out of range 1..%u", c->exporters,
+                          FLOWGEN_MAX_EXPORTERS);
     uint8_t last[16];
     if (!addr_add(c->exporter_base, c->exporters - 1, last)) {
         char buf[NF_ADDR_STRLEN];
@@ -218,8 +218,7 @@ flowgen_create(const flowgen_config *cfg, flowgen **out, nf_err *err)
     /* A record is at least 40 bytes (IPv4 v9), so this bounds the flows of a datagram. */
     g->pending = malloc((cfg->max_datagram / 40 + 1) * sizeof(*g->pending));
     if (g->exp == NULL || g->pending == NULL || !traffic_init(&g->t, &g->r)) {
-        st = nf_err_set(err, NF_ENOMEM, "flowgen: out of memory for %u exporters",
-                        cfg->exporters);
+        st = nf_err_set(err, NF_ENOMEM, "flowgen: out of memory for %u exporters", cfg->exporters);
         goto fail;
     }
     bool sampled = cfg->sampling_rate > 1;
@@ -229,16 +228,16 @@ flowgen_create(const flowgen_config *cfg, flowgen **out, nf_err *err)
     }
     g->tset9_len = tset_build(g->tset9, NF_FLOW_V9, g->tmpl9);
     g->tsetx_len = tset_build(g->tsetx, NF_FLOW_IPFIX, g->tmplx);
-    g->worst9 = g->tmpl9[1].max_rec > g->tmpl9[0].max_rec ? g->tmpl9[1].max_rec
-                                                           : g->tmpl9[0].max_rec;
-    g->worstx = g->tmplx[1].max_rec > g->tmplx[0].max_rec ? g->tmplx[1].max_rec
-                                                           : g->tmplx[0].max_rec;
+    g->worst9 =
+        g->tmpl9[1].max_rec > g->tmpl9[0].max_rec ? g->tmpl9[1].max_rec : g->tmpl9[0].max_rec;
+    g->worstx =
+        g->tmplx[1].max_rec > g->tmplx[0].max_rec ? g->tmplx[1].max_rec : g->tmplx[0].max_rec;
 
     for (uint32_t i = 0; i < cfg->exporters; i++) {
         exp_state *x = &g->exp[i];
         addr_add(cfg->exporter_base, i, x->addr);
         x->version = exporter_version(cfg, i);
-        x->domain = x->version == NF_FLOW_V5 ? (0x100u | (i & 0xffu))
+        x->domain = x->version == NF_FLOW_V5   ? (0x100u | (i & 0xffu))
                     : x->version == NF_FLOW_V9 ? i
                                                : i + 1;
         /* Up 1..10 days: sysUptime stays far from its 49.7-day wrap for a long run. */
@@ -311,8 +310,8 @@ v5_build(flowgen *g, exp_state *x, uint32_t max_flows, uint8_t *buf, size_t limi
     put32(buf + 8, (uint32_t)(d->export_ms / 1000));
     put32(buf + 12, (uint32_t)(d->export_ms % 1000) * 1000000u);
     put32(buf + 16, x->seq);
-    buf[20] = (uint8_t)(x->domain >> 8); /* engine_type */
-    buf[21] = (uint8_t)x->domain;        /* engine_id */
+    buf[20] = (uint8_t)(x->domain >> 8);                         /* engine_type */
+    buf[21] = (uint8_t)x->domain;                                /* engine_id */
     put16(buf + 22, rate > 1 ? (uint16_t)(1u << 14 | rate) : 0); /* mode 01: 1-in-N */
     x->seq += d->flows;
     return (size_t)(p - buf);
@@ -404,8 +403,7 @@ sets_build(flowgen *g, exp_state *x, uint32_t max_flows, uint8_t *buf, size_t li
     uint32_t share = g->cfg.ipv6_share;
     size_t head = (size_t)(p - buf), body = 0;
     uint32_t n = 0, n6 = 0;
-    while (d->flows < max_flows &&
-           head + 2 * (SET_HEADER_LEN + 3) + body + worst <= limit) {
+    while (d->flows < max_flows && head + 2 * (SET_HEADER_LEN + 3) + body + worst <= limit) {
         bool v6 = share >= 100 || (share > 0 && rng_below(&g->r, 100) < share);
         gen_flow *gf = &g->pending[n++];
         make_flow(g, x, v6, d->export_ms, gf, d);

@@ -57,15 +57,15 @@
 #include "../flow/flow.h"
 
 #define FLOWGEN_MAX_EXPORTERS 65535u
-#define FLOWGEN_MIN_DATAGRAM 512u   /* room for templates, options and one record */
-#define FLOWGEN_MAX_DATAGRAM 65507u /* largest UDP payload over IPv4 */
-#define FLOWGEN_V5_MAX_RATE 16383u  /* the v5 header's 14-bit sampling interval */
+#define FLOWGEN_MIN_DATAGRAM 512u             /* room for templates, options and one record */
+#define FLOWGEN_MAX_DATAGRAM 65507u           /* largest UDP payload over IPv4 */
+#define FLOWGEN_V5_MAX_RATE 16383u            /* the v5 header's 14-bit sampling interval */
 #define FLOWGEN_MIN_START_MS 2678400000ull    /* 31 days: boot times stay after the epoch */
 #define FLOWGEN_MAX_START_MS 4102444800000ull /* 2100-01-01: v5/v9 unix_secs are 32-bit */
 
 /* Export protocol of the exporters; values are the header version numbers. */
 typedef enum flowgen_protocol {
-    FLOWGEN_MIX = 0,    /* exporter i speaks v5, v9, IPFIX for i % 3 == 0, 1, 2 */
+    FLOWGEN_MIX = 0, /* exporter i speaks v5, v9, IPFIX for i % 3 == 0, 1, 2 */
     FLOWGEN_V5 = 5,
     FLOWGEN_V9 = 9,
     FLOWGEN_IPFIX = 10,
@@ -145,8 +145,8 @@ typedef struct flowgen_datagram {
  * Returns NF_EINVAL, with nothing generated, if an argument is NULL or min(cap,
  * max_datagram) cannot hold this exporter's templates plus one record (never the case for
  * cap >= max_datagram). */
-nf_status flowgen_next(flowgen *g, uint32_t max_flows, uint8_t *buf, size_t cap,
-                       size_t *len_out, flowgen_datagram *info);
+nf_status flowgen_next(flowgen *g, uint32_t max_flows, uint8_t *buf, size_t cap, size_t *len_out,
+                       flowgen_datagram *info);
 
 /* Running totals. Bytes and packets are raw sums as exported (not scaled by sampling). */
 typedef struct flowgen_counts {
@@ -185,8 +185,7 @@ bool flowgen_exporter_get(const flowgen *g, uint32_t i, flowgen_exporter *out);
  * (cap bytes). Returns NF_EINVAL if the families differ, the frame does not fit in cap or
  * the payload exceeds 65507 bytes. *len_out is set only on NF_OK. */
 nf_status flowgen_frame_build(const uint8_t src[16], uint16_t src_port, const uint8_t dst[16],
-                              uint16_t dst_port, uint16_t ip_id, const uint8_t *payload,
-                              size_t len, uint8_t *out, size_t cap, size_t *len_out,
-                              nf_err *err);
+                              uint16_t dst_port, uint16_t ip_id, const uint8_t *payload, size_t len,
+                              uint8_t *out, size_t cap, size_t *len_out, nf_err *err);
 
 #endif

@@ -76,8 +76,8 @@ typedef struct host {
 } host;
 
 typedef struct pool {
-    host *hosts;  /* n hosts, in rank order (rank 0 most popular) */
-    double *cdf;  /* cumulative Zipf probabilities, cdf[n-1] == 1 */
+    host *hosts; /* n hosts, in rank order (rank 0 most popular) */
+    double *cdf; /* cumulative Zipf probabilities, cdf[n-1] == 1 */
     uint32_t n;
 } pool;
 
@@ -91,10 +91,10 @@ void traffic_free(traffic *t);
 
 /* A generated flow: the decoded form plus what the wire needs beyond it. */
 typedef struct gen_flow {
-    nf_flow f;        /* exactly as a correct decoder produces it (received_ms 0) */
-    bool is_icmp;     /* f.dst_port holds ICMP type*256+code, src_port 0 */
-    uint8_t ifname;   /* index into traffic_ifname() for IPFIX interfaceName */
-    uint32_t app_id;  /* value of the enterprise-specific element */
+    nf_flow f;       /* exactly as a correct decoder produces it (received_ms 0) */
+    bool is_icmp;    /* f.dst_port holds ICMP type*256+code, src_port 0 */
+    uint8_t ifname;  /* index into traffic_ifname() for IPFIX interfaceName */
+    uint32_t app_id; /* value of the enterprise-specific element */
 } gen_flow;
 
 /* Generates one flow of the given family ending at or before end_ms. Fills every field of
@@ -111,24 +111,44 @@ const char *traffic_ifname(uint8_t i);
 
 /* What a template field carries (the encoder's switch). */
 typedef enum fkind {
-    K_SRC4, K_DST4, K_NH4, K_SRC6, K_DST6, K_NH6,
-    K_IN_IF, K_OUT_IF, K_PACKETS, K_BYTES,
-    K_FIRST_UPTIME, K_LAST_UPTIME, K_FIRST_MS, K_LAST_MS,
-    K_SRC_PORT, K_DST_PORT, K_ICMP, K_PROTO, K_TCP_FLAGS, K_TOS,
-    K_SRC_MASK, K_DST_MASK, K_SRC_AS, K_DST_AS, K_SAMPLER_ID,
-    K_APP_ID,  /* enterprise-specific */
-    K_IFNAME,  /* variable-length string */
+    K_SRC4,
+    K_DST4,
+    K_NH4,
+    K_SRC6,
+    K_DST6,
+    K_NH6,
+    K_IN_IF,
+    K_OUT_IF,
+    K_PACKETS,
+    K_BYTES,
+    K_FIRST_UPTIME,
+    K_LAST_UPTIME,
+    K_FIRST_MS,
+    K_LAST_MS,
+    K_SRC_PORT,
+    K_DST_PORT,
+    K_ICMP,
+    K_PROTO,
+    K_TCP_FLAGS,
+    K_TOS,
+    K_SRC_MASK,
+    K_DST_MASK,
+    K_SRC_AS,
+    K_DST_AS,
+    K_SAMPLER_ID,
+    K_APP_ID, /* enterprise-specific */
+    K_IFNAME, /* variable-length string */
 } fkind;
 
 typedef struct tfield {
-    uint16_t ie;   /* element id (without the enterprise bit) */
-    uint16_t len;  /* wire length; 0xFFFF = variable */
-    uint32_t pen;  /* enterprise number, 0 = IANA */
-    uint8_t kind;  /* fkind */
+    uint16_t ie;  /* element id (without the enterprise bit) */
+    uint16_t len; /* wire length; 0xFFFF = variable */
+    uint32_t pen; /* enterprise number, 0 = IANA */
+    uint8_t kind; /* fkind */
 } tfield;
 
 #define TMPL_MAX_FIELDS 24
-#define FLOWGEN_PEN 32473u  /* RFC 5612 documentation enterprise number */
+#define FLOWGEN_PEN 32473u /* RFC 5612 documentation enterprise number */
 #define FLOWGEN_VARLEN 0xFFFFu
 
 typedef struct tmpl_def {

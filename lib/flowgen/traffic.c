@@ -54,32 +54,32 @@ typedef struct service {
     uint8_t weight;    /* relative frequency of flows */
     uint16_t size_min; /* per-flow average packet size range, bytes (40..1500) */
     uint16_t size_max;
-    uint8_t scale;     /* Pareto scale of packets per flow */
+    uint8_t scale; /* Pareto scale of packets per flow */
 } service;
 
 static const service services[] = {
-    {443, 6, 30, 52, 1400, 4},   /* HTTPS */
-    {443, 17, 8, 80, 1350, 6},   /* QUIC */
-    {80, 6, 10, 52, 1400, 3},    /* HTTP */
-    {53, 17, 14, 60, 300, 1},    /* DNS */
-    {53, 6, 1, 60, 600, 3},      /* DNS over TCP (zone transfers, big answers) */
-    {22, 6, 3, 52, 1200, 8},     /* SSH */
-    {123, 17, 3, 76, 76, 1},     /* NTP: always 76-byte packets */
-    {25, 6, 2, 52, 1400, 6},     /* SMTP */
-    {587, 6, 1, 52, 1400, 6},    /* submission */
-    {993, 6, 2, 52, 1200, 4},    /* IMAPS */
-    {3306, 6, 2, 52, 1400, 5},   /* MySQL */
-    {5432, 6, 2, 52, 1400, 5},   /* PostgreSQL */
-    {8080, 6, 3, 52, 1400, 3},   /* HTTP alternate */
-    {8443, 6, 1, 52, 1400, 3},   /* HTTPS alternate */
-    {161, 17, 2, 80, 500, 1},    /* SNMP */
-    {514, 17, 1, 100, 600, 1},   /* syslog */
-    {3389, 6, 1, 52, 1400, 8},   /* RDP */
-    {6379, 6, 1, 52, 800, 4},    /* Redis */
-    {9092, 6, 1, 52, 1400, 6},   /* Kafka */
-    {5060, 17, 1, 300, 900, 1},  /* SIP */
-    {1194, 17, 1, 80, 1400, 6},  /* OpenVPN */
-    {0, 1, 2, 64, 128, 1},       /* ICMP */
+    {443, 6, 30, 52, 1400, 4},  /* HTTPS */
+    {443, 17, 8, 80, 1350, 6},  /* QUIC */
+    {80, 6, 10, 52, 1400, 3},   /* HTTP */
+    {53, 17, 14, 60, 300, 1},   /* DNS */
+    {53, 6, 1, 60, 600, 3},     /* DNS over TCP (zone transfers, big answers) */
+    {22, 6, 3, 52, 1200, 8},    /* SSH */
+    {123, 17, 3, 76, 76, 1},    /* NTP: always 76-byte packets */
+    {25, 6, 2, 52, 1400, 6},    /* SMTP */
+    {587, 6, 1, 52, 1400, 6},   /* submission */
+    {993, 6, 2, 52, 1200, 4},   /* IMAPS */
+    {3306, 6, 2, 52, 1400, 5},  /* MySQL */
+    {5432, 6, 2, 52, 1400, 5},  /* PostgreSQL */
+    {8080, 6, 3, 52, 1400, 3},  /* HTTP alternate */
+    {8443, 6, 1, 52, 1400, 3},  /* HTTPS alternate */
+    {161, 17, 2, 80, 500, 1},   /* SNMP */
+    {514, 17, 1, 100, 600, 1},  /* syslog */
+    {3389, 6, 1, 52, 1400, 8},  /* RDP */
+    {6379, 6, 1, 52, 800, 4},   /* Redis */
+    {9092, 6, 1, 52, 1400, 6},  /* Kafka */
+    {5060, 17, 1, 300, 900, 1}, /* SIP */
+    {1194, 17, 1, 80, 1400, 6}, /* OpenVPN */
+    {0, 1, 2, 64, 128, 1},      /* ICMP */
 };
 #define NSERVICES (sizeof(services) / sizeof(services[0]))
 
@@ -135,20 +135,20 @@ typedef struct origin {
 } origin;
 
 static const origin origins[] = {
-    {8, {0x20, 0x01, 0x48, 0x60}, 15169},   /* Google */
-    {142, {0x2a, 0x00, 0x14, 0x50}, 15169}, /* Google */
-    {34, {0x26, 0x00, 0x19, 0x00}, 396982}, /* Google Cloud (4-byte AS) */
-    {52, {0x26, 0x00, 0x1f, 0x00}, 16509},  /* Amazon */
-    {54, {0x26, 0x00, 0x1f, 0x18}, 14618},  /* Amazon */
-    {104, {0x26, 0x06, 0x47, 0x00}, 13335}, /* Cloudflare */
-    {13, {0x26, 0x20, 0x01, 0xec}, 8075},   /* Microsoft */
-    {157, {0x2a, 0x03, 0x28, 0x80}, 32934}, /* Meta */
-    {23, {0x2a, 0x02, 0x26, 0xf0}, 20940},  /* Akamai */
-    {45, {0x2a, 0x05, 0xd0, 0x14}, 2906},   /* Netflix */
-    {17, {0x26, 0x20, 0x01, 0x49}, 714},    /* Apple */
+    {8, {0x20, 0x01, 0x48, 0x60}, 15169},    /* Google */
+    {142, {0x2a, 0x00, 0x14, 0x50}, 15169},  /* Google */
+    {34, {0x26, 0x00, 0x19, 0x00}, 396982},  /* Google Cloud (4-byte AS) */
+    {52, {0x26, 0x00, 0x1f, 0x00}, 16509},   /* Amazon */
+    {54, {0x26, 0x00, 0x1f, 0x18}, 14618},   /* Amazon */
+    {104, {0x26, 0x06, 0x47, 0x00}, 13335},  /* Cloudflare */
+    {13, {0x26, 0x20, 0x01, 0xec}, 8075},    /* Microsoft */
+    {157, {0x2a, 0x03, 0x28, 0x80}, 32934},  /* Meta */
+    {23, {0x2a, 0x02, 0x26, 0xf0}, 20940},   /* Akamai */
+    {45, {0x2a, 0x05, 0xd0, 0x14}, 2906},    /* Netflix */
+    {17, {0x26, 0x20, 0x01, 0x49}, 714},     /* Apple */
     {185, {0x2a, 0x0e, 0x97, 0xc0}, 200651}, /* a European hoster (4-byte AS) */
-    {64, {0x20, 0x01, 0x04, 0x70}, 6939},   /* Hurricane Electric */
-    {4, {0x20, 0x01, 0x18, 0x88}, 3356},    /* Lumen */
+    {64, {0x20, 0x01, 0x04, 0x70}, 6939},    /* Hurricane Electric */
+    {4, {0x20, 0x01, 0x18, 0x88}, 3356},     /* Lumen */
 };
 #define NORIGINS (sizeof(origins) / sizeof(origins[0]))
 

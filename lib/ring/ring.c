@@ -34,12 +34,19 @@ nf_ring_create(const nf_ring_config *cfg, nf_ring **out, nf_err *err)
     nf_ring *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return nf_err_set(err, NF_ENOMEM, "ring: out of memory");
-    r->slots = calloc(cfg->max_records, sizeof(nf_flow));
+    r->slots = malloc(cfg->max_records * sizeof(nf_flow));
     if (r->slots == NULL) {
         free(r);
         return nf_err_set(err, NF_ENOMEM, "ring: cannot allocate %llu records",
                           (unsigned long long)cfg->max_records);
     }
+    /* Touch every page now: the ring's memory is committed at start (what an operator sizes
+     * for), and no page fault lands on the receive path later. Volatile writes, because a
+     * compiler may turn malloc + memset(0) into calloc, which touches nothing. */
+    volatile uint8_t *touch = (volatile uint8_t *)r->slots;
+    size_t bytes = cfg->max_records * sizeof(nf_flow);
+    for (size_t off = 0; off < bytes; off += 4096)
+        touch[off] = 0;
     pthread_mutex_init(&r->mu, NULL);
     r->cap = cfg->max_records;
     r->retention_ms = cfg->retention_ms;
@@ -56,6 +63,17 @@ nf_ring_destroy(nf_ring *r)
     pthread_mutex_destroy(&r->mu);
     free(r->slots);
     free(r);
+}
+
+/* Evicts the n oldest sequences (some may not be stored yet: see nf_ring_append). */
+static void
+evict_n(nf_ring *r, uint64_t n)
+{
+    uint64_t from = r->oldest_seq, to = r->oldest_seq + n;
+    uint64_t unread_from = r->highest_read + 1 > from ? r->highest_read + 1 : from;
+    if (to > unread_from)
+        r->st.evicted_unread += to - unread_from;
+    r->oldest_seq = to;
 }
 
 static void
@@ -82,13 +100,25 @@ uint64_t
 nf_ring_append(nf_ring *r, const nf_flow *flows, size_t n, uint64_t now_ms)
 {
     pthread_mutex_lock(&r->mu);
-    for (size_t i = 0; i < n; i++) {
-        if (r->next_seq - r->oldest_seq == r->cap) {
-            evict_oldest(r);
-            r->st.evicted_capacity++;
-        }
-        r->slots[r->next_seq % r->cap] = flows[i];
-        r->next_seq++;
+    /* Evict what the new records push out (oldest first; with more than cap new records
+     * the excess new ones too, at once: their sequences are assigned and counted). */
+    uint64_t held = r->next_seq - r->oldest_seq;
+    if (held + n > r->cap) {
+        evict_n(r, held + n - r->cap);
+        r->st.evicted_capacity += held + n - r->cap;
+    }
+    size_t skip = n > r->cap ? (size_t)(n - r->cap) : 0;
+    r->next_seq += skip;
+    size_t left = n - skip;
+    /* Copy in at most two runs: to the end of the slot array, then from its start. */
+    const nf_flow *src = flows + skip;
+    while (left > 0) {
+        size_t slot = (size_t)(r->next_seq % r->cap);
+        size_t run = left < r->cap - slot ? left : (size_t)(r->cap - slot);
+        memcpy(&r->slots[slot], src, run * sizeof(nf_flow));
+        r->next_seq += run;
+        src += run;
+        left -= run;
     }
     r->st.appended += n;
     expire_locked(r, now_ms);

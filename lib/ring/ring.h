@@ -15,9 +15,9 @@
  * restarted checker never reuses sequences a poller already holds) and increase by 1 per
  * record. A cursor of 0 means "from the oldest record held".
  *
- * Memory: max_records × sizeof(nf_flow) = 144 bytes per record, allocated once at create
- * (untouched pages stay unallocated until used). No per-record overhead: a record's
- * sequence is implied by its slot.
+ * Memory: max_records × sizeof(nf_flow) = 144 bytes per record, allocated and touched once
+ * at create (so the memory is committed up front and the receive path never page-faults).
+ * No per-record overhead: a record's sequence is implied by its slot.
  *
  * Thread-safe: one mutex; appends and reads copy records under it.
  */

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -72,6 +71,10 @@ open_one(const struct sockaddr_storage *ss, socklen_t sslen, int rcvbuf, nf_err 
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     (void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+    /* A blocking receive returns after this long without data, so a worker notices a stop
+     * request within it. */
+    struct timeval tv = {0, NF_UDP_RECV_TIMEOUT_MS * 1000};
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     if (bind(fd, (const struct sockaddr *)ss, sslen) != 0) {
         nf_err_sys(err, NF_EIO, errno, "udp: bind");
         close(fd);
@@ -203,15 +206,9 @@ note_drops(nf_udp_rx *rx, struct msghdr *mh)
 }
 
 nf_status
-nf_udp_rx_recv(nf_udp_rx *rx, int fd, int timeout_ms, unsigned *n_out, nf_err *err)
+nf_udp_rx_recv(nf_udp_rx *rx, int fd, unsigned *n_out, nf_err *err)
 {
     *n_out = 0;
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    int pr = poll(&pfd, 1, timeout_ms);
-    if (pr < 0)
-        return errno == EINTR ? NF_OK : nf_err_sys(err, NF_EIO, errno, "udp: poll");
-    if (pr == 0)
-        return NF_OK;
     for (unsigned i = 0; i < rx->batch; i++) {
         rx->iov[i].iov_base = rx->bufs + (size_t)i * rx->max_datagram;
         rx->iov[i].iov_len = rx->max_datagram;
@@ -224,7 +221,9 @@ nf_udp_rx_recv(nf_udp_rx *rx, int fd, int timeout_ms, unsigned *n_out, nf_err *e
         mh->msg_controllen = sizeof(rx->ctrl[i]);
         mh->msg_flags = 0;
     }
-    int got = recvmmsg(fd, rx->hdrs, rx->batch, MSG_DONTWAIT, NULL);
+    /* MSG_WAITFORONE: block (up to SO_RCVTIMEO) for the first datagram, then take whatever
+     * else is queued without waiting: one syscall per wakeup. */
+    int got = recvmmsg(fd, rx->hdrs, rx->batch, MSG_WAITFORONE, NULL);
     if (got < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return NF_OK;

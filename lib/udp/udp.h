@@ -13,9 +13,10 @@
  * reports how many datagrams it dropped on that socket for lack of buffer: drops are counted,
  * never silent.
  *
- * Receiving uses recvmmsg in batches (one syscall for up to `batch` datagrams) after a poll
- * with a timeout, so a worker can notice shutdown. A datagram larger than the buffer
- * (MSG_TRUNC) is reported as truncated, never decoded.
+ * Receiving uses one blocking recvmmsg per wakeup (MSG_WAITFORONE: wait for the first
+ * datagram, take what else is queued, up to `batch`). Sockets time out after
+ * NF_UDP_RECV_TIMEOUT_MS without data, so a worker can notice shutdown. A datagram larger
+ * than the buffer (MSG_TRUNC) is reported as truncated, never decoded.
  */
 #ifndef NFX_LIB_UDP_UDP_H
 #define NFX_LIB_UDP_UDP_H
@@ -27,6 +28,7 @@
 #include "../base/nf_status.h"
 
 #define NF_UDP_MAX_SOCKETS 64
+#define NF_UDP_RECV_TIMEOUT_MS 100 /* longest a receive blocks without data */
 
 typedef struct nf_udp_group {
     int fds[NF_UDP_MAX_SOCKETS]; /* bound sockets */
@@ -61,9 +63,10 @@ typedef struct nf_udp_rx nf_udp_rx;
 nf_status nf_udp_rx_create(unsigned batch, size_t max_datagram, nf_udp_rx **out, nf_err *err);
 void nf_udp_rx_destroy(nf_udp_rx *rx);
 
-/* Waits up to timeout_ms for fd to be readable, then receives what is there (at most the
- * batch). *n_out = 0 on timeout or EINTR. NF_EIO on a socket error. */
-nf_status nf_udp_rx_recv(nf_udp_rx *rx, int fd, int timeout_ms, unsigned *n_out, nf_err *err);
+/* Waits (up to NF_UDP_RECV_TIMEOUT_MS) for a datagram on fd, a socket of an nf_udp_group,
+ * then receives what is queued, at most the batch. *n_out = 0 on timeout or EINTR. NF_EIO
+ * on a socket error. */
+nf_status nf_udp_rx_recv(nf_udp_rx *rx, int fd, unsigned *n_out, nf_err *err);
 
 /* The i-th datagram of the last receive (i < *n_out). */
 const nf_udp_msg *nf_udp_rx_msg(const nf_udp_rx *rx, unsigned i);

@@ -108,8 +108,8 @@ test_determinism(void **state)
 /* ---- round trip through the decoder ---- */
 
 typedef struct roundtrip {
-    flow_vec expected; /* from the hook */
-    flow_vec decoded;  /* from the decoder */
+    flow_vec expected;      /* from the hook */
+    flow_vec decoded;       /* from the decoder */
     flowgen_counts dg_sums; /* summed from flowgen_datagram infos */
     uint64_t template_dgs;
     uint64_t options_records;
@@ -173,10 +173,9 @@ roundtrip_run(const flowgen_config *c, int datagrams, uint32_t max_flows)
                      e->src_port, e->dst_port, e->protocol, (unsigned long long)e->bytes,
                      (unsigned long long)e->first_ms, (unsigned long long)e->last_ms,
                      e->sampling_rate, nf_addr_format(got->src_addr, s1),
-                     nf_addr_format(got->dst_addr, s2), got->src_port, got->dst_port,
-                     got->protocol, (unsigned long long)got->bytes,
-                     (unsigned long long)got->first_ms, (unsigned long long)got->last_ms,
-                     got->sampling_rate);
+                     nf_addr_format(got->dst_addr, s2), got->src_port, got->dst_port, got->protocol,
+                     (unsigned long long)got->bytes, (unsigned long long)got->first_ms,
+                     (unsigned long long)got->last_ms, got->sampling_rate);
         }
     }
 
@@ -673,20 +672,20 @@ test_frame(void **state)
                                          sizeof(out), &len, &err),
                      NF_EINVAL);
     assert_true(nf_addr_parse("::1", dst));
-    assert_int_equal(flowgen_frame_build(src, 1, dst, 2, 0, payload, sizeof(payload), out, 100,
-                                         &len, &err),
-                     NF_EINVAL);
+    assert_int_equal(
+        flowgen_frame_build(src, 1, dst, 2, 0, payload, sizeof(payload), out, 100, &len, &err),
+        NF_EINVAL);
 }
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_determinism),     cmocka_unit_test(test_roundtrip_v5),
-        cmocka_unit_test(test_roundtrip_v9),    cmocka_unit_test(test_roundtrip_ipfix),
-        cmocka_unit_test(test_roundtrip_mix),   cmocka_unit_test(test_traffic_plausible),
-        cmocka_unit_test(test_limits),          cmocka_unit_test(test_config_checks),
-        cmocka_unit_test(test_wire_headers),    cmocka_unit_test(test_frame),
+        cmocka_unit_test(test_determinism),   cmocka_unit_test(test_roundtrip_v5),
+        cmocka_unit_test(test_roundtrip_v9),  cmocka_unit_test(test_roundtrip_ipfix),
+        cmocka_unit_test(test_roundtrip_mix), cmocka_unit_test(test_traffic_plausible),
+        cmocka_unit_test(test_limits),        cmocka_unit_test(test_config_checks),
+        cmocka_unit_test(test_wire_headers),  cmocka_unit_test(test_frame),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

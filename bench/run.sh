@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# bench/run.sh — every benchmark of the project, against its baseline, in one run.
+#
+#   bench/run.sh              decode throughput per core, then loopback ingest (checker vs
+#                             nfcapd on the same replay, and the checker flat out)
+#   bench/run.sh quick        shorter runs (1 s per decode case, 1 M flows per replay)
+#
+# Builds a Release tree in build/release first. Results go to stdout; bench/RESULTS.md
+# records them with the command and the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh >/dev/null
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build/release -j"$(nproc)" >/dev/null
+
+secs=3 flows=3000000
+if [ "${1:-}" = quick ]; then secs=1 flows=1000000; fi
+
+echo "## machine: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r)"
+echo
+build/release/bench/decode_bench "$secs"
+echo
+bench/receive_bench.sh build/release "$flows" 500000
