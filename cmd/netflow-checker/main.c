@@ -131,8 +131,8 @@ main(int argc, char **argv)
     if (note[0] != '\0')
         nf_log_info(COMP, "%s", note);
     if (cfg.metrics_addr[0] != '\0' &&
-        nf_metrics_server_start(cfg.metrics_addr, nf_collector_render_metrics, coll, &metrics,
-                                &err) != NF_OK) {
+        nf_metrics_server_start(cfg.metrics_addr, nf_collector_render_metrics,
+                                nf_collector_status_text, coll, &metrics, &err) != NF_OK) {
         nf_log_error(COMP, "%s (config key metrics_addr in %s)", err.msg, path);
         goto out;
     }

@@ -87,6 +87,11 @@ struct nf_collector {
     atomic_bool stop;
     bool running;
     uint64_t last_state_write_ms;
+    uint64_t last_rate_ms;      /* monotonic time of the last rate sample */
+    uint64_t last_rate_flows;   /* flows_stored then */
+    uint64_t last_rate_dgrams;  /* datagrams then */
+    _Atomic double flows_per_s; /* receive rate over the last tick interval */
+    _Atomic double dgrams_per_s;
     uint64_t state_templates_loaded;
     atomic_uint_fast64_t state_writes;
     atomic_uint_fast64_t state_errors;
@@ -220,7 +225,9 @@ write_state(nf_collector *c, nf_err *err)
     FILE *fp = fopen(tmp, "wb");
     if (fp == NULL)
         return nf_err_sys(err, NF_EIO, errno, "state file %s", tmp);
-    uint8_t hdr[8] = {'N', 'F', 'S', 'C', 0, 0, 0, (uint8_t)c->nworkers};
+    uint8_t hdr[8] = {'N', 'F', 'S', 'C', 0, 0, 0, 0};
+    hdr[6] = (uint8_t)(c->nworkers >> 8);
+    hdr[7] = (uint8_t)c->nworkers; /* u32 big-endian; at most NF_UDP_MAX_SOCKETS */
     bool ok = fwrite(hdr, 1, 8, fp) == 8;
     for (unsigned i = 0; i < c->nworkers && ok; i++) {
         worker *w = &c->workers[i];
@@ -274,12 +281,18 @@ load_state(nf_collector *c, char *note)
                  strerror(errno));
         return;
     }
-    uint8_t *buf = malloc(STATE_FILE_MAX);
-    size_t len = buf ? fread(buf, 1, STATE_FILE_MAX, fp) : 0;
+    struct stat st;
+    size_t size = fstat(fileno(fp), &st) == 0 && st.st_size > 0 ? (size_t)st.st_size : 0;
+    if (size > STATE_FILE_MAX)
+        size = STATE_FILE_MAX; /* what does not fit fails the framing check below */
+    uint8_t *buf = size ? malloc(size) : NULL;
+    size_t len = buf ? fread(buf, 1, size, fp) : 0;
     fclose(fp);
     size_t off = 8, blobs = 0;
     bool ok = buf != NULL && len >= 8 && memcmp(buf, STATE_FILE_MAGIC, 4) == 0;
-    size_t count = ok ? ((size_t)buf[6] << 8 | buf[7]) : 0;
+    size_t count = ok ? ((size_t)buf[4] << 24 | (size_t)buf[5] << 16 | (size_t)buf[6] << 8 |
+                         buf[7])
+                      : 0;
     for (size_t b = 0; ok && b < count; b++) {
         if (len - off < 4) {
             ok = false;
@@ -400,11 +413,28 @@ nf_collector_start(nf_collector *c, nf_err *err)
     return NF_OK;
 }
 
+/* Updates the receive rates from the counters' change since the last sample. */
+static void
+sample_rates(nf_collector *c, uint64_t mono)
+{
+    nf_collector_stats st;
+    nf_collector_stats_get(c, &st);
+    if (c->last_rate_ms != 0 && mono > c->last_rate_ms) {
+        double secs = (double)(mono - c->last_rate_ms) / 1000.0;
+        atomic_store(&c->flows_per_s, (double)(st.flows_stored - c->last_rate_flows) / secs);
+        atomic_store(&c->dgrams_per_s, (double)(st.datagrams - c->last_rate_dgrams) / secs);
+    }
+    c->last_rate_ms = mono;
+    c->last_rate_flows = st.flows_stored;
+    c->last_rate_dgrams = st.datagrams;
+}
+
 nf_status
 nf_collector_tick(nf_collector *c, uint64_t now_ms, nf_err *err)
 {
     nf_ring_expire(c->ring, now_ms);
     uint64_t mono = nf_mono_ms();
+    sample_rates(c, mono);
     if (c->cfg->state_file[0] == '\0' || mono - c->last_state_write_ms < c->cfg->state_interval_ms)
         return NF_OK;
     c->last_state_write_ms = mono;
@@ -471,9 +501,43 @@ nf_collector_stats_get(nf_collector *c, nf_collector_stats *out)
     out->state_templates_loaded = c->state_templates_loaded;
     out->state_writes = atomic_load(&c->state_writes);
     out->state_errors = atomic_load(&c->state_errors);
+    out->flows_per_s = atomic_load(&c->flows_per_s);
+    out->datagrams_per_s = atomic_load(&c->dgrams_per_s);
 }
 
-/* Exporters of all workers in one array (caller frees). */
+static bool
+same_exporter(const nf_exporter_info *a, const nf_exporter_info *b)
+{
+    return a->version == b->version && a->domain == b->domain &&
+           memcmp(a->addr, b->addr, 16) == 0;
+}
+
+/* Folds b into a: the same exporter key as seen by another worker. Counters add up (an
+ * exporter normally lives on one worker; without steering it may be split); state that is
+ * not a counter comes from the worker that heard from it last. */
+static void
+merge_exporter(nf_exporter_info *a, const nf_exporter_info *b)
+{
+    if (b->last_seen_ms > a->last_seen_ms) {
+        a->last_port = b->last_port;
+        a->sampling_rate = b->sampling_rate;
+        a->last_seen_ms = b->last_seen_ms;
+    }
+    if (b->templates > a->templates)
+        a->templates = b->templates;
+    a->packets += b->packets;
+    a->flows += b->flows;
+    a->options_records += b->options_records;
+    a->backlog_sets += b->backlog_sets;
+    a->seq_lost += b->seq_lost;
+    a->seq_reordered += b->seq_reordered;
+    a->seq_resets += b->seq_resets;
+}
+
+/* Exporters of all workers in one array, one entry per exporter key (caller frees). After
+ * a state load every worker knows every saved exporter, so the same key appears in several
+ * snapshots. Quadratic in the exporter count, which max_exporters bounds; this runs for a
+ * status or metrics request, not per datagram. */
 static nf_exporter_info *
 all_exporters(nf_collector *c, size_t *n_out)
 {
@@ -487,12 +551,15 @@ all_exporters(nf_collector *c, size_t *n_out)
     for (unsigned i = 0; xs != NULL && i < c->nworkers; i++) {
         worker *w = &c->workers[i];
         pthread_mutex_lock(&w->mu);
-        for (size_t k = 0; k < w->snap.nexporters && n < total; k++) {
-            /* After a state load every worker knows every exporter; list only the ones
-             * that sent something to this worker, or that nobody has heard from yet. */
-            if (w->snap.exporters[k].packets == 0 && i != 0)
-                continue;
-            xs[n++] = w->snap.exporters[k];
+        for (size_t k = 0; k < w->snap.nexporters; k++) {
+            const nf_exporter_info *x = &w->snap.exporters[k];
+            size_t j = 0;
+            while (j < n && !same_exporter(&xs[j], x))
+                j++;
+            if (j < n)
+                merge_exporter(&xs[j], x);
+            else if (n < total)
+                xs[n++] = *x;
         }
         pthread_mutex_unlock(&w->mu);
     }
@@ -510,12 +577,13 @@ nf_collector_status_json(nf_collector *c)
     size_t n;
     nf_exporter_info *xs = all_exporters(c, &n);
     json_t *j = json_pack(
-        "{s:{s:s,s:i,s:i,s:b,s:i,s:I,s:I,s:I,s:I},s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},"
-        "s:I,s:{s:I,s:I,s:I},s:o}",
+        "{s:{s:s,s:i,s:i,s:b,s:i,s:I,s:I,s:I,s:I,s:f,s:f},s:o,"
+        "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:I,s:{s:I,s:I,s:I},s:o}",
         "udp", "listen", c->cfg->listen_addr, "port", (int)st.port, "workers", (int)st.workers,
         "steered", st.steered, "receive_buffer", c->group.rcvbuf, "datagrams",
         (json_int_t)st.datagrams, "bytes", (json_int_t)st.bytes, "truncated",
-        (json_int_t)st.truncated, "kernel_drops", (json_int_t)st.kernel_drops, "decoder",
+        (json_int_t)st.truncated, "kernel_drops", (json_int_t)st.kernel_drops, "flows_per_s",
+        st.flows_per_s, "datagrams_per_s", st.datagrams_per_s, "decoder",
         nf_decode_counters_json(&st.decode), "ring", "held", (json_int_t)rs.held, "capacity",
         (json_int_t)c->cfg->max_records, "appended", (json_int_t)rs.appended, "oldest_seq",
         (json_int_t)rs.oldest_seq, "last_seq", (json_int_t)rs.last_seq, "highest_read_seq",
@@ -527,6 +595,15 @@ nf_collector_status_json(nf_collector *c)
         nf_exporters_json(xs, n));
     free(xs);
     return j;
+}
+
+char *
+nf_collector_status_text(void *ctx)
+{
+    json_t *j = nf_collector_status_json(ctx);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return text;
 }
 
 static void

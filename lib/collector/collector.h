@@ -47,6 +47,8 @@ typedef struct nf_collector_stats {
     uint64_t state_templates_loaded; /* templates restored from the state file at start */
     uint64_t state_writes;     /* successful state file writes */
     uint64_t state_errors;     /* failed state file writes */
+    double flows_per_s;        /* flows stored per second over the last tick interval */
+    double datagrams_per_s;    /* datagrams received per second, same interval */
 } nf_collector_stats;
 
 /* Opens the sockets and loads the state file. cfg and ring are borrowed and must outlive
@@ -58,8 +60,9 @@ nf_status nf_collector_create(const nf_checker_config *cfg, nf_ring *ring, nf_co
 /* Starts the worker threads. */
 nf_status nf_collector_start(nf_collector *c, nf_err *err);
 
-/* Housekeeping, about once a second from the owning thread: ring retention and the state
- * file when due. Returns NF_OK or the state-file error (collection goes on regardless). */
+/* Housekeeping, about once a second from the owning thread: ring retention, the receive
+ * rates, and the state file when due. Returns NF_OK or the state-file error (collection
+ * goes on regardless). */
 nf_status nf_collector_tick(nf_collector *c, uint64_t now_ms, nf_err *err);
 
 /* Stops the workers (they finish their current batch into the ring) and writes the state
@@ -71,9 +74,13 @@ void nf_collector_destroy(nf_collector *c);
 
 void nf_collector_stats_get(nf_collector *c, nf_collector_stats *out);
 
-/* New JSON object (caller owns) with the collector's status: counters, drops by reason,
- * ring state, exporters with their template and sequence counters. */
+/* New JSON object (caller owns) with the collector's status: receive counters and rates,
+ * decoder counters with drops by reason, ring state, state file, and the exporters with
+ * their template and sequence counters (one entry per exporter key, merged over workers). */
 json_t *nf_collector_status_json(nf_collector *c);
+
+/* nf_status_render_fn for the checker's /status: nf_collector_status_json as text. */
+char *nf_collector_status_text(void *ctx);
 
 /* nf_metrics_render_fn for the checker's /metrics; ctx is the collector. */
 void nf_collector_render_metrics(void *ctx, nf_metrics *m);

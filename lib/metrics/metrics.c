@@ -107,6 +107,7 @@ nf_metrics_reset(nf_metrics *m)
 struct nf_metrics_server {
     struct MHD_Daemon *mhd;
     nf_metrics_render_fn *render;
+    nf_status_render_fn *status;
     void *ctx;
 };
 
@@ -141,6 +142,16 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
     if (strcmp(url, "/healthz") == 0)
         return reply(conn, MHD_HTTP_OK, "text/plain", ok, sizeof(ok) - 1,
                      MHD_RESPMEM_PERSISTENT);
+    if (strcmp(url, "/status") == 0 && s->status != NULL) {
+        char *body = s->status(s->ctx);
+        if (body == NULL) {
+            static char oom[] = "out of memory\n";
+            return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", oom,
+                         sizeof(oom) - 1, MHD_RESPMEM_PERSISTENT);
+        }
+        return reply(conn, MHD_HTTP_OK, "application/json", body, strlen(body),
+                     MHD_RESPMEM_MUST_FREE);
+    }
     if (strcmp(url, "/metrics") != 0)
         return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", not_found, sizeof(not_found) - 1,
                      MHD_RESPMEM_PERSISTENT);
@@ -158,8 +169,9 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 }
 
 nf_status
-nf_metrics_server_start(const char *addr, nf_metrics_render_fn *render, void *ctx,
-                        nf_metrics_server **out, nf_err *err)
+nf_metrics_server_start(const char *addr, nf_metrics_render_fn *render,
+                        nf_status_render_fn *status, void *ctx, nf_metrics_server **out,
+                        nf_err *err)
 {
     char host[NF_ADDR_STRLEN];
     uint16_t port;
@@ -173,6 +185,7 @@ nf_metrics_server_start(const char *addr, nf_metrics_render_fn *render, void *ct
     if (s == NULL)
         return nf_err_set(err, NF_ENOMEM, "metrics: out of memory");
     s->render = render;
+    s->status = status;
     s->ctx = ctx;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)

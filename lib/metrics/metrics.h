@@ -5,9 +5,10 @@
  * writer, then serves the text. No global registry: what is exposed is exactly what the
  * render function writes, in the order it writes it.
  *
- * Endpoint: GET /metrics (text/plain; version=0.0.4) and GET /healthz ("ok"). Served by
- * libmicrohttpd's internal thread; the render callback runs on that thread, so it must only
- * read state that is safe to read concurrently (snapshots under a lock, atomics).
+ * Endpoint: GET /metrics (text/plain; version=0.0.4), GET /healthz ("ok") and, when the
+ * daemon provides one, GET /status (its JSON status document). Served by libmicrohttpd's
+ * internal thread; the callbacks run on that thread, so they must only read state that is
+ * safe to read concurrently (snapshots under a lock, atomics).
  */
 #ifndef NFX_LIB_METRICS_METRICS_H
 #define NFX_LIB_METRICS_METRICS_H
@@ -44,11 +45,17 @@ void nf_metrics_reset(nf_metrics *m);
 
 typedef void nf_metrics_render_fn(void *ctx, nf_metrics *m);
 
+/* Returns the daemon's status as a NUL-terminated JSON text allocated with malloc (the
+ * server frees it), or NULL on allocation failure. */
+typedef char *nf_status_render_fn(void *ctx);
+
 typedef struct nf_metrics_server nf_metrics_server;
 
-/* Serves /metrics and /healthz on addr ("host:port", "[v6]:port" or ":port"). render and
- * ctx are borrowed until nf_metrics_server_stop. *out set only on NF_OK. */
-nf_status nf_metrics_server_start(const char *addr, nf_metrics_render_fn *render, void *ctx,
+/* Serves /metrics, /healthz and (status != NULL) /status on addr ("host:port", "[v6]:port"
+ * or ":port"). The callbacks and ctx are borrowed until nf_metrics_server_stop. *out set
+ * only on NF_OK. */
+nf_status nf_metrics_server_start(const char *addr, nf_metrics_render_fn *render,
+                                  nf_status_render_fn *status, void *ctx,
                                   nf_metrics_server **out, nf_err *err);
 
 /* Stops serving and frees. NULL-safe. */

@@ -37,6 +37,18 @@ jq -s 'group_by(.exporter) | map({address: .[0].exporter, flows: length,
 jq '.exporters | map({address, flows, bytes, packets, rate: [10]}) | sort_by(.address)' \
     sent.json >want.json
 diff -u want.json got.json || it_fail "records differ from what flowgen sent"
+# /status tells the same story, one entry per exporter (counters are published each second).
+sleep 1.2
+curl -fsS "${CHECKER_METRICS%/metrics}/status" >status.json
+it_expect "status: decoded" "$(jq .decoder.flows status.json)" "$flows"
+it_expect "status: ring held" "$(jq .ring.held status.json)" "$flows"
+it_expect "status: exporters" "$(jq '.exporters | length' status.json)" 6
+jq '.exporters | map({address, flows}) | sort_by(.address)' status.json >status-exp.json
+jq '.exporters | map({address, flows}) | sort_by(.address)' sent.json >sent-exp.json
+diff -u sent-exp.json status-exp.json || it_fail "per-exporter flows in /status differ"
+it_expect "status: templates of v9/IPFIX exporters" \
+    "$(jq '[.exporters[] | select(.protocol != "v5") | .templates >= 2] | all' status.json)" true
+jq -e '.udp.flows_per_s | type == "number"' status.json >/dev/null || it_fail "no receive rate"
 it_stop "$CHECKER_PID"
 grep -q "flows=$flows" checker.log || it_fail "final status line missing: $(tail -3 checker.log)"
 echo "PASS checker_accounting ($flows flows, $(jq .bytes sent.json) bytes)"

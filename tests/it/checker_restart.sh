@@ -56,6 +56,10 @@ for signal in TERM KILL; do
     it_wait_metric "$CHECKER_METRICS" netflow_checker_flows_decoded_total $((total - HEAD_FLOWS))
     it_expect "$signal: queued" "$(it_metric "$CHECKER_METRICS" netflow_checker_backlog_sets_queued_total)" 0
     grep -q "templates restored" "restart-$signal-2.log" || it_fail "$signal: no restore logged"
+    # Every worker loaded every exporter; /status must still list each exporter once.
+    sleep 1.2
+    it_expect "$signal: exporters in /status" \
+        "$(curl -fsS "${CHECKER_METRICS%/metrics}/status" | jq '.exporters | length')" 6
     it_stop "$CHECKER_PID"
     it_note "after SIG$signal: $HEAD_FLOWS + $((total - HEAD_FLOWS)) flows, none waiting for templates"
 done

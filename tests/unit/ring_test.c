@@ -92,6 +92,34 @@ test_capacity_eviction_counts_unread(void **state)
 }
 
 static void
+test_bulk_append_larger_than_ring(void **state)
+{
+    (void)state;
+    /* One append of more records than the ring holds keeps the newest, counts the rest. */
+    nf_ring *r = make_ring(8, 0, 1);
+    nf_flow in[30], out[8];
+    fill(in, 3, 0, 1);
+    nf_ring_append(r, in, 3, 1);
+    nf_ring_read_result res;
+    nf_ring_read(r, 0, out, 2, 1, &res); /* 1 and 2 were read */
+    fill(in, 30, 100, 1);
+    assert_int_equal(nf_ring_append(r, in, 30, 1), 33);
+    nf_ring_stats st;
+    nf_ring_stats_get(r, &st);
+    assert_int_equal(st.held, 8);
+    assert_int_equal(st.oldest_seq, 26);
+    assert_int_equal(st.evicted_capacity, 25);
+    assert_int_equal(st.evicted_unread, 23); /* all but the two that were read */
+    nf_ring_read(r, 2, out, 8, 1, &res);
+    assert_int_equal(res.missed, 23);
+    assert_int_equal(res.first_seq, 26);
+    assert_int_equal(res.count, 8);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(out[i].bytes, 122 + i); /* the last 8 of the 30, in order */
+    nf_ring_destroy(r);
+}
+
+static void
 test_retention_by_age(void **state)
 {
     (void)state;
@@ -209,6 +237,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sequences_and_cursor),
         cmocka_unit_test(test_capacity_eviction_counts_unread),
+        cmocka_unit_test(test_bulk_append_larger_than_ring),
         cmocka_unit_test(test_retention_by_age),
         cmocka_unit_test(test_cursor_from_another_life),
         cmocka_unit_test(test_bad_config),
