@@ -36,6 +36,7 @@
  * use, and capture 17 of the test corpus shows an exporter changing port and sequence while
  * still using a template it defined before.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,11 +130,70 @@ exporter_free(nf_decoder *d, exporter *e)
     free(e);
 }
 
+static uint32_t
+key_hash(const uint8_t addr[16], uint8_t version, uint32_t domain)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (int i = 0; i < 16; i++)
+        h = (h ^ addr[i]) * 16777619u;
+    for (int i = 0; i < 4; i++)
+        h = (h ^ ((domain >> (8 * i)) & 0xffu)) * 16777619u;
+    h = (h ^ version) * 16777619u;
+    return h;
+}
+
+#ifndef NDEBUG
+/* Invariants 2-4 of internal.h for one exporter. */
+bool
+exporter_check(const nf_decoder *d, const exporter *e)
+{
+    (void)d;
+    bool cached = e->last_tmpl == NULL;
+    for (uint32_t i = 0; i < e->ntemplates; i++) {
+        if (i > 0 && e->templates[i - 1]->id >= e->templates[i]->id)
+            return false;
+        if (e->templates[i]->rec_len == 0)
+            return false;
+        cached |= e->templates[i] == e->last_tmpl;
+    }
+    uint32_t sets = 0, bytes = 0;
+    const backlog_entry *last = NULL;
+    for (const backlog_entry *b = e->bl_head; b != NULL; b = b->next) {
+        sets++;
+        bytes += b->len;
+        last = b;
+    }
+    return cached && e->ntemplates <= e->templates_cap && sets == e->bl_sets &&
+           bytes == e->bl_bytes && last == e->bl_tail && e->ngaps <= SEQ_GAPS;
+}
+
+/* All invariants of internal.h. */
+bool
+decoder_check(const nf_decoder *d)
+{
+    uint32_t exporters = 0, templates = 0;
+    uint64_t backlog = 0;
+    for (uint32_t b = 0; b < d->nbuckets; b++) {
+        for (const exporter *e = d->buckets[b]; e != NULL; e = e->hnext) {
+            if ((key_hash(e->addr, e->version, e->domain) & (d->nbuckets - 1)) != b ||
+                !exporter_check(d, e))
+                return false;
+            exporters++;
+            templates += e->ntemplates;
+            backlog += e->bl_bytes;
+        }
+    }
+    return exporters == d->nexporters && templates == d->templates_total &&
+           backlog == d->backlog_bytes_total;
+}
+#endif
+
 void
 nf_decoder_destroy(nf_decoder *d)
 {
     if (d == NULL)
         return;
+    assert(decoder_check(d));
     for (uint32_t b = 0; b < d->nbuckets; b++) {
         exporter *e = d->buckets[b];
         while (e != NULL) {
@@ -146,17 +206,6 @@ nf_decoder_destroy(nf_decoder *d)
     free(d);
 }
 
-static uint32_t
-key_hash(const uint8_t addr[16], uint8_t version, uint32_t domain)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (int i = 0; i < 16; i++)
-        h = (h ^ addr[i]) * 16777619u;
-    for (int i = 0; i < 4; i++)
-        h = (h ^ ((domain >> (8 * i)) & 0xffu)) * 16777619u;
-    h = (h ^ version) * 16777619u;
-    return h;
-}
 
 static bool
 key_equal(const exporter *e, const uint8_t addr[16], uint8_t version, uint32_t domain)
@@ -408,17 +457,23 @@ nf_decoder_decode(nf_decoder *d, const nf_datagram *dg, nf_flow_sink *sink, void
         count_error(d, NF_DROP_SHORT_HEADER);
         return NF_EPROTO;
     }
+    nf_status s;
     switch (nf_be16(dg->data)) {
     case 5:
-        return v5_decode(d, dg, sink, ctx);
+        s = v5_decode(d, dg, sink, ctx);
+        break;
     case 9:
-        return v9_decode(d, dg, sink, ctx);
+        s = v9_decode(d, dg, sink, ctx);
+        break;
     case 10:
-        return ipfix_decode(d, dg, sink, ctx);
+        s = ipfix_decode(d, dg, sink, ctx);
+        break;
     default:
         count_error(d, NF_DROP_BAD_VERSION);
         return NF_EPROTO;
     }
+    assert(d->last_exporter == NULL || exporter_check(d, d->last_exporter));
+    return s;
 }
 
 static void
@@ -447,6 +502,7 @@ nf_decoder_expire(nf_decoder *d, uint64_t now_ms)
             link = &e->hnext;
         }
     }
+    assert(decoder_check(d));
 }
 
 const nf_decode_counters *

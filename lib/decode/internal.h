@@ -9,7 +9,8 @@
  *         state.c    save/load of templates and sampling rates
  *         ie.c       information element table (element id → operation)
  *
- * Invariants (checked by decoder_check() in debug builds):
+ * Invariants (checked in debug builds: exporter_check() for the exporter a datagram touched,
+ * decoder_check() for all of them at every expiry and at destroy):
  *  1. Every exporter is in exactly one hash chain, the one its key hashes to; d->nexporters
  *     counts them.
  *  2. An exporter's templates array is sorted by id, without duplicates; the sum of all
@@ -226,6 +227,10 @@ count_error(nf_decoder *d, nf_drop_reason r)
 }
 
 /* decoder.c */
+#ifndef NDEBUG
+bool exporter_check(const nf_decoder *d, const exporter *e);
+bool decoder_check(const nf_decoder *d);
+#endif
 /* Finds or creates the exporter key (counting NF_DROP_EXPORTER_LIMIT and returning NULL at
  * the cap); exporter_get also counts a datagram and stamps last_seen_ms. */
 exporter *exporter_find(nf_decoder *d, const uint8_t addr[16], uint8_t version, uint32_t domain);
