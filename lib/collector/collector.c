@@ -646,7 +646,7 @@ nf_collector_render_metrics(void *ctx, nf_metrics *m)
     nf_metrics_counter(m, "netflow_checker_options_records_total",
                        "options data records consumed (sampling, not flows)", d->options_records);
     nf_metrics_counter(m, "netflow_checker_templates_learnt_total",
-                       "template definitions accepted", d->templates_learnt);
+                       "new or changed template definitions accepted", d->templates_learnt);
     nf_metrics_counter(m, "netflow_checker_templates_withdrawn_total",
                        "templates withdrawn by IPFIX exporters", d->templates_withdrawn);
     nf_metrics_counter(m, "netflow_checker_enterprise_values_skipped_total",

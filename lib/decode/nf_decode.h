@@ -84,7 +84,8 @@ typedef struct nf_decode_counters {
     uint64_t packets_ipfix;       /* ... IPFIX */
     uint64_t flows;               /* flow records emitted to the sink */
     uint64_t options_records;     /* options data records consumed (not flows) */
-    uint64_t templates_learnt;    /* template definitions accepted (new or replacing) */
+    uint64_t templates_learnt;    /* new or changed template definitions accepted (an
+                                   * identical re-send is a refresh, not counted) */
     uint64_t templates_withdrawn; /* templates removed by IPFIX withdrawal */
     uint64_t enterprise_values;   /* enterprise-specific field values skipped in records */
     uint64_t backlog_queued;      /* data sets queued to wait for a template */

@@ -276,6 +276,13 @@ template_install(nf_decoder *d, exporter *e, uint8_t version, uint16_t id, bool 
                  uint16_t field_count, uint16_t scope_count, const uint8_t *spec,
                  size_t spec_len)
 {
+    /* Exporters re-send their templates every few seconds, mostly unchanged: an identical
+     * definition is a refresh, with nothing to compile. */
+    const tmpl *old = template_find(e, id);
+    if (old != NULL && (bool)old->is_options == is_options && old->field_count == field_count &&
+        old->scope_count == scope_count && old->spec_len <= spec_len &&
+        memcmp(old->spec, spec, old->spec_len) == 0)
+        return true;
     nf_drop_reason reason;
     tmpl *t = compile(d, version, id, is_options, field_count, scope_count, spec, spec_len,
                       d->cfg.max_template_fields, &reason);
