@@ -74,6 +74,7 @@ typedef struct worker {
     size_t npending;
     uint64_t datagrams, bytes, truncated, flows_stored, rx_errors;
     uint64_t last_snapshot_ms;
+    uint64_t saved_gen;      /* decoder state generation in snap.state, UINT64_MAX: none */
     pthread_mutex_t mu; /* guards snap */
     snapshot snap;
 } worker;
@@ -138,10 +139,10 @@ publish_counters(worker *w)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Also copies the exporters and the decoder state (once a second: they cost more). Runs on
- * the worker thread, or after it has exited. */
+/* Also copies the exporters and, when it changed (or force), the decoder state — once a
+ * second: they cost more. Runs on the worker thread, or after it has exited. */
 static void
-publish_snapshot(worker *w)
+publish_snapshot(worker *w, bool force)
 {
     size_t n = nf_decoder_exporters(w->dec, NULL, 0);
     nf_exporter_info *xs = calloc(n ? n : 1, sizeof(*xs));
@@ -151,7 +152,11 @@ publish_snapshot(worker *w)
         n = 0;
     uint8_t *state = NULL;
     size_t state_len = 0;
-    if (nf_decoder_save_state(w->dec, &state, &state_len, NULL) != NF_OK)
+    uint64_t gen = nf_decoder_state_generation(w->dec);
+    if ((force || gen != w->saved_gen) &&
+        nf_decoder_save_state(w->dec, &state, &state_len, NULL) == NF_OK)
+        w->saved_gen = gen;
+    else
         state = NULL;
 
     pthread_mutex_lock(&w->mu);
@@ -205,12 +210,12 @@ worker_main(void *arg)
         uint64_t now = nf_wall_ms();
         if (now - w->last_snapshot_ms >= SNAPSHOT_MS) {
             nf_decoder_expire(w->dec, now);
-            publish_snapshot(w);
+            publish_snapshot(w, false);
             w->last_snapshot_ms = now;
         }
     }
     flush_pending(w, nf_wall_ms());
-    publish_snapshot(w);
+    publish_snapshot(w, true); /* last-seen times too, for the state file written at stop */
     return NULL;
 }
 
@@ -390,8 +395,10 @@ nf_collector_create(const nf_checker_config *cfg, nf_ring *ring, nf_collector **
     }
     if (cfg->state_file[0] != '\0')
         load_state(c, state_note);
-    for (unsigned i = 0; i < c->nworkers; i++)
-        publish_snapshot(&c->workers[i]);
+    for (unsigned i = 0; i < c->nworkers; i++) {
+        c->workers[i].saved_gen = UINT64_MAX;
+        publish_snapshot(&c->workers[i], true);
+    }
     c->last_state_write_ms = nf_mono_ms();
     *out = c;
     return NF_OK;

@@ -244,6 +244,7 @@ exporter_find_or_add(nf_decoder *d, const uint8_t addr[16], uint8_t version, uin
         e->hnext = d->buckets[b];
         d->buckets[b] = e;
         d->nexporters++;
+        d->state_gen++;
     }
     d->last_exporter = e;
     return e;
@@ -484,6 +485,7 @@ exporter_unlink(nf_decoder *d, exporter **link)
     if (d->last_exporter == e)
         d->last_exporter = NULL;
     d->nexporters--;
+    d->state_gen++;
     exporter_free(d, e);
 }
 
@@ -503,6 +505,12 @@ nf_decoder_expire(nf_decoder *d, uint64_t now_ms)
         }
     }
     assert(decoder_check(d));
+}
+
+uint64_t
+nf_decoder_state_generation(const nf_decoder *d)
+{
+    return d->state_gen;
 }
 
 const nf_decode_counters *

@@ -205,6 +205,8 @@ struct nf_decoder {
     exporter *last_exporter; /* lookup cache */
     uint32_t templates_total;
     uint64_t backlog_bytes_total;
+    uint64_t state_gen;      /* bumped whenever saved state would differ (templates,
+                              * rates, exporters); see nf_decoder_state_generation */
     nf_decode_counters c;
 };
 

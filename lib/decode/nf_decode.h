@@ -152,6 +152,11 @@ typedef struct nf_exporter_info {
  * in total (which may exceed max). */
 size_t nf_decoder_exporters(const nf_decoder *d, nf_exporter_info *out, size_t max);
 
+/* A number that changes whenever what nf_decoder_save_state would write changes (templates,
+ * sampling rates, exporters added or forgotten; not last-seen times), so a caller can skip
+ * saving an unchanged decoder. */
+uint64_t nf_decoder_state_generation(const nf_decoder *d);
+
 /* Serialises learnt templates and sampling rates into a newly allocated buffer (*buf_out,
  * free with free()) so a restarted collector can decode at once. */
 nf_status nf_decoder_save_state(const nf_decoder *d, uint8_t **buf_out, size_t *len_out,

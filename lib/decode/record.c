@@ -287,6 +287,8 @@ sampler_set(nf_decoder *d, exporter *e, uint32_t id, uint32_t rate)
 {
     for (uint32_t i = 0; i < e->nsamplers; i++) {
         if (e->samplers[i].id == id) {
+            if (e->samplers[i].rate != rate)
+                d->state_gen++;
             e->samplers[i].rate = rate; /* re-sent options data replace old values */
             return;
         }
@@ -303,22 +305,27 @@ sampler_set(nf_decoder *d, exporter *e, uint32_t id, uint32_t rate)
         return;
     }
     e->samplers[e->nsamplers++] = (sampler){id, rate};
+    d->state_gen++;
 }
 
 static void
 finish_options(pkt_ctx *pc, const rec_ctx *r)
 {
     exporter *e = pc->e;
-    if (r->sysinit != 0)
+    if (r->sysinit != 0 && r->sysinit != e->sysinit_ms) {
         e->sysinit_ms = r->sysinit;
+        pc->d->state_gen++;
+    }
     uint64_t rate = rate_from_record(r);
     if (rate == 0)
         return;
     uint32_t clamped = clamp_rate(rate);
     if (r->has_sampler)
         sampler_set(pc->d, e, r->sampler_id, clamped);
-    else
+    else if (e->default_rate != clamped) {
         e->default_rate = clamped;
+        pc->d->state_gen++;
+    }
 }
 
 static void

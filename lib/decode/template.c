@@ -296,6 +296,7 @@ template_install(nf_decoder *d, exporter *e, uint8_t version, uint16_t id, bool 
         return false;
     }
     d->c.templates_learnt++;
+    d->state_gen++;
     return true;
 }
 
@@ -311,6 +312,7 @@ table_remove_at(nf_decoder *d, exporter *e, uint32_t i)
     e->ntemplates--;
     d->templates_total--;
     d->c.templates_withdrawn++;
+    d->state_gen++;
 }
 
 void

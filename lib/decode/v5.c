@@ -52,7 +52,10 @@ v5_decode(nf_decoder *d, const nf_datagram *dg, nf_flow_sink *sink, void *ctx)
     hdr.export_ms = (uint64_t)nf_be32(h + 8) * 1000u + nf_be32(h + 12) / 1000000u;
     hdr.received_ms = dg->received_ms;
     uint32_t interval = nf_be16(h + 22) & 0x3fffu;
-    e->default_rate = interval ? interval : 1;
+    if (e->default_rate != (interval ? interval : 1u)) {
+        e->default_rate = interval ? interval : 1;
+        d->state_gen++;
+    }
 
     nf_flow f = {0};
     memcpy(f.exporter, dg->src_addr, 16);
