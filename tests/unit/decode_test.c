@@ -2700,6 +2700,13 @@ put_obs(pkt *p)
 }
 
 static void
+put_obs_ntp(pkt *p)
+{
+    pkt_u32(p, T0 - 3 + NTP_OFFSET);
+    pkt_u32(p, 0x80000000u);
+}
+
+static void
 put_obs_and_ms(pkt *p)
 {
     pkt_u64(p, 1699999995555ull);
@@ -2722,6 +2729,12 @@ test_ipfix_time_observation_milliseconds(void **state)
     assert_int_equal(f->first_ms, 1699999995555ull);
     assert_int_equal(f->last_ms, 1699999995555ull);
     /* With start/end fields present, those win. */
+    /* observationTimeMicroseconds (324) is an NTP timestamp: seconds since 1900 and a
+     * binary fraction (0x80000000 = half a second). */
+    static const uint16_t obs_ntp[] = {324, 8};
+    f = ipf_time_case(t, obs_ntp, 1, put_obs_ntp);
+    assert_int_equal(f->first_ms, (uint64_t)(T0 - 3) * 1000 + 500);
+    assert_int_equal(f->last_ms, f->first_ms);
     static const uint16_t both[] = {323, 8, 152, 8, 153, 8};
     f = ipf_time_case(t, both, 3, put_obs_and_ms);
     assert_int_equal(f->first_ms, 1699999990123ull);
