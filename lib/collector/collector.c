@@ -219,6 +219,19 @@ worker_main(void *arg)
     return NULL;
 }
 
+/* Creates the directory that will hold path (one level, mode 0750). */
+static int
+make_parent_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL || slash == path || (size_t)(slash - path) >= sizeof(dir))
+        return -1;
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    return mkdir(dir, 0750) == 0 || errno == EEXIST ? 0 : -1;
+}
+
 /* State file: "NFSC" u32 count, then count × (u32 length, decoder state). */
 static nf_status
 write_state(nf_collector *c, nf_err *err)
@@ -228,8 +241,12 @@ write_state(nf_collector *c, nf_err *err)
     if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
         return nf_err_set(err, NF_EINVAL, "state file path too long: %s", path);
     FILE *fp = fopen(tmp, "wb");
-    if (fp == NULL)
+    if (fp == NULL && errno == ENOENT && make_parent_dir(path) == 0)
+        fp = fopen(tmp, "wb"); /* first run: /var/lib/serviceradar may not exist yet */
+    if (fp == NULL) {
+        atomic_fetch_add(&c->state_errors, 1);
         return nf_err_sys(err, NF_EIO, errno, "state file %s", tmp);
+    }
     uint8_t hdr[8] = {'N', 'F', 'S', 'C', 0, 0, 0, 0};
     hdr[6] = (uint8_t)(c->nworkers >> 8);
     hdr[7] = (uint8_t)c->nworkers; /* u32 big-endian; at most NF_UDP_MAX_SOCKETS */
