@@ -101,6 +101,22 @@ nf_udp_group_open(const char *listen_addr, unsigned n, int rcvbuf, nf_udp_group 
     if (!nf_sockaddr_make(host, port, &ss, &sslen))
         return nf_err_set(err, NF_EINVAL, "udp: \"%s\" is not a numeric address", host);
 
+    /* SO_REUSEPORT would let a second collector of the same user join our group and take
+     * part of the traffic without an error. A plain bind first tells whether anyone else
+     * holds the port; it is released before the group binds. */
+    if (port != 0) {
+        int probe = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        int zero = 0;
+        if (probe >= 0 && ss.ss_family == AF_INET6)
+            (void)setsockopt(probe, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+        if (probe >= 0 && bind(probe, (struct sockaddr *)&ss, sslen) != 0) {
+            int e = errno;
+            close(probe);
+            return nf_err_sys(err, NF_EIO, e, "udp: cannot listen on %s", listen_addr);
+        }
+        if (probe >= 0)
+            close(probe);
+    }
     for (unsigned i = 0; i < n; i++) {
         int fd = open_one(&ss, sslen, rcvbuf, err);
         if (fd < 0) {

@@ -42,6 +42,14 @@ metrics=$(it_free_port tcp)
 it_checker_config typo.json "$udp" "$metrics" '"max_record": 5'
 it_start_checker typo.json typo.log
 grep -q "unknown key 'max_record'" typo.log || it_fail "no warning for the unknown key"
+# A second checker on the same UDP port must refuse to start (SO_REUSEPORT would otherwise
+# let it quietly take part of the traffic).
+metrics2=$(it_free_port tcp)
+it_checker_config second.json "$udp" "$metrics2"
+rc=0
+"$CHECKER" -c second.json 2>second.err || rc=$?
+[ "$rc" = 1 ] && grep -q "already in use" second.err ||
+    it_fail "a second checker on a busy port started (rc $rc): $(cat second.err)"
 it_stop "$CHECKER_PID"
 
 # --help-config lists every key.
