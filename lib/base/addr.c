@@ -84,28 +84,28 @@ bool
 nf_sockaddr_make(const char *host, uint16_t port, struct sockaddr_storage *out,
                  socklen_t *len_out)
 {
-    memset(out, 0, sizeof(*out));
+    struct sockaddr_storage ss; /* *out is written only on success */
+    socklen_t len;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
     if (host == NULL || host[0] == '\0') {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
         in6->sin6_family = AF_INET6;
         in6->sin6_addr = in6addr_any;
         in6->sin6_port = htons(port);
-        *len_out = sizeof(*in6);
-        return true;
-    }
-    struct sockaddr_in *in = (struct sockaddr_in *)out;
-    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+        len = sizeof(*in6);
+    } else if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
         in->sin_family = AF_INET;
         in->sin_port = htons(port);
-        *len_out = sizeof(*in);
-        return true;
-    }
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
-    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        len = sizeof(*in);
+    } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
         in6->sin6_family = AF_INET6;
         in6->sin6_port = htons(port);
-        *len_out = sizeof(*in6);
-        return true;
+        len = sizeof(*in6);
+    } else {
+        return false;
     }
-    return false;
+    *out = ss;
+    *len_out = len;
+    return true;
 }

@@ -79,13 +79,14 @@ bool
 nf_ratelimit_allow(nf_ratelimit *rl, uint64_t now_ms, uint64_t interval_ms,
                    uint64_t *suppressed_out)
 {
-    if (rl->last_ms != 0 && now_ms - rl->last_ms < interval_ms) {
+    if (rl->used && now_ms - rl->last_ms < interval_ms) {
         rl->suppressed++;
         return false;
     }
     if (suppressed_out != NULL)
         *suppressed_out = rl->suppressed;
     rl->suppressed = 0;
-    rl->last_ms = now_ms == 0 ? 1 : now_ms;
+    rl->last_ms = now_ms;
+    rl->used = true;
     return true;
 }

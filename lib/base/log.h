@@ -33,8 +33,9 @@ void nf_log_at(nf_log_level level, const char *component, const char *fmt, ...)
 /* Rate limiter for repeated log lines: allow at most one line per interval_ms and remember how
  * many were suppressed in between. Not thread-safe: keep one per thread or per worker. */
 typedef struct nf_ratelimit {
-    uint64_t last_ms;    /* monotonic ms of the last allowed line, 0 = never */
+    uint64_t last_ms;    /* monotonic ms of the last allowed line */
     uint64_t suppressed; /* lines refused since the last allowed one */
+    bool used;           /* a line was allowed before (zero-initialised: no) */
 } nf_ratelimit;
 
 /* Returns true if a line may be logged now; on true, *suppressed_out (may be NULL) receives the

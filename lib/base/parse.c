@@ -62,7 +62,8 @@ nf_parse_duration_ms(const char *text, uint64_t *out_ms)
         }
         if (u == sizeof(units) / sizeof(units[0]))
             return false;
-        if (v > (UINT64_MAX - total) / units[u].ms)
+        /* At most INT64_MAX ms, so any consumer may hold the value signed. */
+        if (v > ((uint64_t)INT64_MAX - total) / units[u].ms)
             return false;
         total += v * units[u].ms;
         p += strlen(units[u].suffix);

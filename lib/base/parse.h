@@ -10,7 +10,8 @@
 #include <stdint.h>
 
 /* Duration such as "500ms", "30s", "5m", "1h", "2d" or a sequence "1h30m"; bare numbers are
- * refused because their unit would be a guess. Result in milliseconds, at most ~292 My. */
+ * refused because their unit would be a guess. Result in milliseconds, at most INT64_MAX
+ * (~292 My). */
 bool nf_parse_duration_ms(const char *text, uint64_t *out_ms);
 
 /* Decimal unsigned integer in [min, max]. */

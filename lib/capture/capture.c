@@ -1,6 +1,7 @@
 /* capture.c — frame parsing and the libpcap offline reader. See capture.h. */
 #include "capture.h"
 
+#include <errno.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,14 @@ parse_ip_by_version(const uint8_t *p, size_t len, nf_udp_datagram *out)
 {
     if (len < 1)
         return NF_FRAME_TRUNCATED;
-    return parse_l3((p[0] >> 4) == 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4, p, len, out);
+    switch (p[0] >> 4) {
+    case 4:
+        return parse_l3(ETHERTYPE_IPV4, p, len, out);
+    case 6:
+        return parse_l3(ETHERTYPE_IPV6, p, len, out);
+    default:
+        return NF_FRAME_NOT_UDP;
+    }
 }
 
 nf_frame_skip
@@ -170,10 +178,15 @@ nf_pcap_open(const char *path, nf_pcap_reader **out, nf_err *err)
     nf_pcap_reader *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return nf_err_set(err, NF_ENOMEM, "pcap: out of memory");
+    errno = 0;
     r->pcap = pcap_open_offline(path, errbuf);
     if (r->pcap == NULL) {
+        int e = errno;
         free(r);
-        return nf_err_set(err, NF_EIO, "pcap: cannot open %s: %s", path, errbuf);
+        nf_err_set(err, NF_EIO, "pcap: cannot open %s: %s", path, errbuf);
+        if (err != NULL)
+            err->sys_errno = e; /* libpcap's text already says it; keep the code too */
+        return NF_EIO;
     }
     r->dlt = pcap_datalink(r->pcap);
     *out = r;

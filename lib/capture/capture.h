@@ -38,8 +38,8 @@ typedef enum nf_frame_skip {
     NF_FRAME_SKIP_COUNT
 } nf_frame_skip;
 
-/* Parses one frame of link type dlt (a DLT_* value). On NF_FRAME_OK, out points into frame.
- * Only len bytes of frame are read. */
+/* Parses one frame of link type dlt (a DLT_* value). On NF_FRAME_OK, out points into frame;
+ * on any other result *out is unspecified. Only len bytes of frame are read. */
 nf_frame_skip nf_frame_udp(int dlt, const uint8_t *frame, size_t len, nf_udp_datagram *out);
 
 typedef struct nf_pcap_reader nf_pcap_reader;

@@ -202,9 +202,23 @@ apply_object(load_ctx *lc, const nf_cfg_field *table, void *base, const char *pr
     return NF_OK;
 }
 
+/* Sets every string slot to NULL, so the loader never frees what the caller left in an
+ * uninitialised struct. */
+static void
+clear_strings(const nf_cfg_field *table, void *out)
+{
+    for (const nf_cfg_field *f = table; f->type != NF_CFG_END; f++) {
+        if (f->type == NF_CFG_OBJECT)
+            clear_strings(f->sub, field_ptr(out, f));
+        else if (f->type == NF_CFG_STRING)
+            *(char **)field_ptr(out, f) = NULL;
+    }
+}
+
 static nf_status
 load_root(load_ctx *lc, const nf_cfg_field *table, void *out, json_t *root)
 {
+    clear_strings(table, out);
     nf_status s = apply_defaults(lc, table, out, "");
     if (s == NF_OK && root != NULL) {
         if (!json_is_object(root))
@@ -230,8 +244,14 @@ nf_cfg_load_file(const char *path, bool missing_ok, const nf_cfg_field *table, v
         return nf_err_sys(err, NF_EIO, errno, "%s: cannot open config", path);
     }
     json_error_t jerr;
+    errno = 0;
     json_t *root = json_loadf(fp, JSON_REJECT_DUPLICATES, &jerr);
+    int read_errno = ferror(fp) ? (errno ? errno : EIO) : 0;
     fclose(fp);
+    if (read_errno != 0) { /* a directory, an I/O error: not a syntax problem */
+        json_decref(root);
+        return nf_err_sys(err, NF_EIO, read_errno, "%s: cannot read config", path);
+    }
     if (root == NULL)
         return nf_err_set(err, NF_EINVAL, "%s:%d:%d: %s", path, jerr.line, jerr.column,
                           jerr.text);
@@ -285,8 +305,9 @@ nf_cfg_describe(FILE *out, const nf_cfg_field *table, const char *prefix)
             nf_cfg_describe(out, f->sub, path);
             continue;
         }
-        fprintf(out, "%-28s %-8s default %-12s %s\n", path, type_names[f->type],
-                f->def ? f->def : "\"\"", f->help ? f->help : "");
+        const char *def = f->def ? f->def : f->type == NF_CFG_STRING ? "\"\"" : "0";
+        fprintf(out, "%-28s %-8s default %-12s %s\n", path, type_names[f->type], def,
+                f->help ? f->help : "");
     }
 }
 

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +42,34 @@ append(nf_metrics *m, const char *fmt, ...)
     }
 }
 
+/* Copies v into out (n bytes, n > 0) with the given characters escaped; an escape is never
+ * cut in half. */
+static void
+escape_into(const char *v, char *out, size_t n, bool quotes)
+{
+    size_t o = 0;
+    for (; *v != '\0'; v++) {
+        char esc = *v == '\\' ? '\\' : *v == '\n' ? 'n' : (quotes && *v == '"') ? '"' : 0;
+        size_t need = esc ? 2 : 1;
+        if (o + need + 1 > n)
+            break;
+        if (esc) {
+            out[o++] = '\\';
+            out[o++] = esc;
+        } else {
+            out[o++] = *v;
+        }
+    }
+    out[o] = '\0';
+}
+
 void
 nf_metrics_family(nf_metrics *m, const char *name, const char *type, const char *help)
 {
-    append(m, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    /* HELP text escapes backslash and newline (not quotes), per the exposition format. */
+    char escaped[512];
+    escape_into(help, escaped, sizeof(escaped), false);
+    append(m, "# HELP %s %s\n# TYPE %s %s\n", name, escaped, name, type);
 }
 
 void
@@ -82,19 +107,8 @@ nf_metrics_gauge(nf_metrics *m, const char *name, const char *help, double value
 void
 nf_metrics_escape(const char *v, char *out, size_t n)
 {
-    size_t o = 0;
-    for (; *v != '\0' && o + 3 < n; v++) {
-        if (*v == '\\' || *v == '"') {
-            out[o++] = '\\';
-            out[o++] = *v;
-        } else if (*v == '\n') {
-            out[o++] = '\\';
-            out[o++] = 'n';
-        } else {
-            out[o++] = *v;
-        }
-    }
-    out[o] = '\0';
+    if (n > 0)
+        escape_into(v, out, n, true);
 }
 
 void
@@ -157,7 +171,10 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
                      MHD_RESPMEM_PERSISTENT);
     nf_metrics m = {0};
     s->render(s->ctx, &m);
-    if (m.failed || m.buf == NULL) {
+    if (m.buf == NULL && !m.failed) /* nothing to report is an empty page, not an error */
+        return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", ok, 0,
+                     MHD_RESPMEM_PERSISTENT);
+    if (m.failed) {
         nf_metrics_reset(&m);
         static char oom[] = "out of memory\n";
         return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", oom, sizeof(oom) - 1,
