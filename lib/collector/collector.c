@@ -515,6 +515,7 @@ nf_collector_stats_get(nf_collector *c, nf_collector_stats *out)
         out->bytes += w->snap.bytes;
         out->truncated += w->snap.truncated;
         out->kernel_drops += w->snap.kernel_drops;
+        out->receive_errors += w->snap.rx_errors;
         out->flows_stored += w->snap.flows_stored;
         nf_decode_counters_add(&out->decode, &w->snap.dec);
         pthread_mutex_unlock(&w->mu);
@@ -601,12 +602,13 @@ nf_collector_status_json(nf_collector *c)
     size_t n;
     nf_exporter_info *xs = all_exporters(c, &n);
     json_t *j = json_pack(
-        "{s:{s:s,s:i,s:i,s:b,s:i,s:I,s:I,s:I,s:I,s:f,s:f},s:o,"
+        "{s:{s:s,s:i,s:i,s:b,s:i,s:I,s:I,s:I,s:I,s:I,s:f,s:f},s:o,"
         "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:I,s:{s:I,s:I,s:I},s:o}",
         "udp", "listen", c->cfg->listen_addr, "port", (int)st.port, "workers", (int)st.workers,
         "steered", st.steered, "receive_buffer", c->group.rcvbuf, "datagrams",
         (json_int_t)st.datagrams, "bytes", (json_int_t)st.bytes, "truncated",
-        (json_int_t)st.truncated, "kernel_drops", (json_int_t)st.kernel_drops, "flows_per_s",
+        (json_int_t)st.truncated, "kernel_drops", (json_int_t)st.kernel_drops,
+        "receive_errors", (json_int_t)st.receive_errors, "flows_per_s",
         st.flows_per_s, "datagrams_per_s", st.datagrams_per_s, "decoder",
         nf_decode_counters_json(&st.decode), "ring", "held", (json_int_t)rs.held, "capacity",
         (json_int_t)c->cfg->max_records, "appended", (json_int_t)rs.appended, "oldest_seq",
@@ -657,6 +659,8 @@ nf_collector_render_metrics(void *ctx, nf_metrics *m)
     nf_metrics_counter(m, "netflow_checker_udp_kernel_drops_total",
                        "datagrams dropped by the kernel for lack of socket buffer (SO_RXQ_OVFL)",
                        st.kernel_drops);
+    nf_metrics_counter(m, "netflow_checker_udp_receive_errors_total",
+                       "failed receive calls on the UDP sockets", st.receive_errors);
     nf_metrics_family(m, "netflow_checker_decoded_datagrams_total", "counter",
                       "datagrams with a valid header, by export protocol");
     nf_metrics_sample(m, "netflow_checker_decoded_datagrams_total", "protocol=\"v5\"",

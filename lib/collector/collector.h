@@ -39,6 +39,7 @@ typedef struct nf_collector_stats {
     uint64_t bytes;            /* their payload bytes */
     uint64_t truncated;        /* datagrams larger than the receive buffer (not decoded) */
     uint64_t kernel_drops;     /* datagrams the kernel dropped for lack of buffer */
+    uint64_t receive_errors;   /* failed receive calls (socket errors) */
     uint64_t flows_stored;     /* flow records appended to the ring */
     nf_decode_counters decode; /* all workers' decoder counters added up */
     unsigned workers;          /* receive sockets / decode workers */
