@@ -135,6 +135,16 @@ typedef struct hdr_ctx {
     uint64_t received_ms; /* collector receive time */
 } hdr_ctx;
 
+/* Epoch ms of a sysUptime-relative time t (v5 and v9 FIRST/LAST_SWITCHED): how long before
+ * the export it happened, on a 32-bit ms clock that may have wrapped; 0 if before 1970. */
+static inline uint64_t
+uptime_to_epoch_ms(const hdr_ctx *hdr, uint32_t t)
+{
+    int64_t ago = (int32_t)(hdr->sys_uptime - t);
+    int64_t ms = (int64_t)hdr->export_ms - ago;
+    return ms > 0 ? (uint64_t)ms : 0;
+}
+
 typedef struct sampler {
     uint32_t id;   /* sampler / selector id */
     uint32_t rate; /* 1 in rate */

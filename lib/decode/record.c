@@ -239,12 +239,8 @@ to_epoch_ms(uint8_t op, uint64_t v, const hdr_ctx *hdr, uint64_t sysinit, uint8_
         return v / 1000u <= hdr->export_ms ? hdr->export_ms - v / 1000u : 0;
     case OP_START_UPTIME:
     case OP_END_UPTIME:
-        if (version == NF_FLOW_V9) {
-            /* How long before the export the switch happened, on a wrapping 32-bit clock. */
-            int64_t ago = (int32_t)(hdr->sys_uptime - (uint32_t)v);
-            return (int64_t)hdr->export_ms - ago > 0 ? (uint64_t)((int64_t)hdr->export_ms - ago)
-                                                     : 0;
-        }
+        if (version == NF_FLOW_V9)
+            return uptime_to_epoch_ms(hdr, (uint32_t)v);
         return sysinit != 0 ? sysinit + v : 0; /* IPFIX: relative to system init time */
     default:
         return 0;

@@ -19,14 +19,6 @@
 #define V5_RECORD_LEN 48
 #define V5_MAX_COUNT 30
 
-static uint64_t
-uptime_to_epoch(const hdr_ctx *hdr, uint32_t t)
-{
-    int64_t ago = (int32_t)(hdr->sys_uptime - t);
-    int64_t ms = (int64_t)hdr->export_ms - ago;
-    return ms > 0 ? (uint64_t)ms : 0;
-}
-
 nf_status
 v5_decode(nf_decoder *d, const nf_datagram *dg, nf_flow_sink *sink, void *ctx)
 {
@@ -74,8 +66,8 @@ v5_decode(nf_decoder *d, const nf_datagram *dg, nf_flow_sink *sink, void *ctx)
         f.out_if = nf_be16(r + 14);
         f.packets = nf_be32(r + 16);
         f.bytes = nf_be32(r + 20);
-        f.first_ms = uptime_to_epoch(&hdr, nf_be32(r + 24));
-        f.last_ms = uptime_to_epoch(&hdr, nf_be32(r + 28));
+        f.first_ms = uptime_to_epoch_ms(&hdr, nf_be32(r + 24));
+        f.last_ms = uptime_to_epoch_ms(&hdr, nf_be32(r + 28));
         f.src_port = nf_be16(r + 32);
         f.dst_port = nf_be16(r + 34);
         f.tcp_flags = r[37];
