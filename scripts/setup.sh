@@ -22,6 +22,8 @@ apt_packages=(
     libpcap-dev                                                # flowdump reads captures
     libjansson-dev                                             # JSON config and output
     libmicrohttpd-dev                                          # /metrics endpoint
+    libgrpc-dev protobuf-c-compiler libprotobuf-c-dev          # gRPC (C core) + protobuf-c
+    libnats-dev nats-server openssl                            # JetStream client, server, certs
     tshark nfdump softflowd                                    # decoding oracles, real exporter, bench baseline
     jq procps                                                  # test and benchmark glue
 )
