@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,12 @@ apply_value(load_ctx *lc, const char *path, const nf_cfg_field *f, void *base, j
         if (!json_is_string(v))
             return bad(lc, path, f, "expected a duration string like \"30s\"");
         return set_from_text(lc, path, f, base, json_string_value(v));
+    case NF_CFG_JSON: {
+        json_t **slot = field_ptr(base, f);
+        json_decref(*slot);
+        *slot = json_incref(v);
+        return NF_OK;
+    }
     default:
         return nf_err_set(lc->err, NF_EINTERNAL, "config: bad table row for '%s'", path);
     }
@@ -212,6 +219,8 @@ clear_strings(const nf_cfg_field *table, void *out)
             clear_strings(f->sub, field_ptr(out, f));
         else if (f->type == NF_CFG_STRING)
             *(char **)field_ptr(out, f) = NULL;
+        else if (f->type == NF_CFG_JSON)
+            *(json_t **)field_ptr(out, f) = NULL;
     }
 }
 
@@ -287,8 +296,23 @@ nf_cfg_free(const nf_cfg_field *table, void *out)
             char **slot = field_ptr(out, f);
             free(*slot);
             *slot = NULL;
+        } else if (f->type == NF_CFG_JSON) {
+            json_t **slot = field_ptr(out, f);
+            json_decref(*slot);
+            *slot = NULL;
         }
     }
+}
+
+nf_status
+nf_cfg_json_error(nf_err *err, const char *file, const char *path, const char *fmt, ...)
+{
+    char why[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    return nf_err_set(err, NF_EINVAL, "%s: key '%s': %s", file, path, why);
 }
 
 void
@@ -297,6 +321,7 @@ nf_cfg_describe(FILE *out, const nf_cfg_field *table, const char *prefix)
     static const char *const type_names[] = {
         [NF_CFG_STRING] = "string", [NF_CFG_UINT] = "integer", [NF_CFG_DURATION] = "duration",
         [NF_CFG_SIZE] = "size",     [NF_CFG_BOOL] = "bool",     [NF_CFG_OBJECT] = "object",
+        [NF_CFG_JSON] = "json",
     };
     for (const nf_cfg_field *f = table; f->type != NF_CFG_END; f++) {
         char path[256];
@@ -305,7 +330,10 @@ nf_cfg_describe(FILE *out, const nf_cfg_field *table, const char *prefix)
             nf_cfg_describe(out, f->sub, path);
             continue;
         }
-        const char *def = f->def ? f->def : f->type == NF_CFG_STRING ? "\"\"" : "0";
+        const char *def = f->def                  ? f->def
+                          : f->type == NF_CFG_STRING ? "\"\""
+                          : f->type == NF_CFG_JSON   ? "-"
+                                                     : "0";
         fprintf(out, "%-28s %-8s default %-12s %s\n", path, type_names[f->type], def,
                 f->help ? f->help : "");
     }

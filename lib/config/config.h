@@ -32,6 +32,9 @@ typedef enum nf_cfg_type {
     NF_CFG_SIZE,      /* uint64_t bytes: integer or "32MiB", in [min, max] */
     NF_CFG_BOOL,      /* bool: JSON true/false */
     NF_CFG_OBJECT,    /* nested object described by sub (a table), at offset */
+    NF_CFG_JSON,      /* json_t* (jansson, a new reference; NULL if absent): a value of a
+                       * shape the table cannot describe (maps, arrays), which the daemon
+                       * checks itself — nf_cfg_json_error names the key in the same style */
 } nf_cfg_type;
 
 /* Optional check of a string value beyond its type: returns false and writes the reason
@@ -68,7 +71,12 @@ nf_status nf_cfg_load_file(const char *path, bool missing_ok, const nf_cfg_field
 nf_status nf_cfg_load_text(const char *name, const char *text, const nf_cfg_field *table,
                            void *out, nf_cfg_warn_fn *warn, void *warn_ctx, nf_err *err);
 
-/* Frees the strings of a struct filled by a load. NULL-safe on out. */
+/* Formats a validation error about a key inside an NF_CFG_JSON value ("agents.edge-1.address")
+ * the way the loader does: "FILE: key 'PATH': WHY". Returns NF_EINVAL. */
+nf_status nf_cfg_json_error(nf_err *err, const char *file, const char *path, const char *fmt,
+                            ...) __attribute__((format(printf, 4, 5)));
+
+/* Frees the strings (and JSON values) of a struct filled by a load. NULL-safe on out. */
 void nf_cfg_free(const nf_cfg_field *table, void *out);
 
 /* Writes every key of table with its type, default and meaning, one per line, keys prefixed

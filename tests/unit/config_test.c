@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1145,6 +1146,41 @@ test_check_hostport_small_why_buffer(void **state)
     free(why);
 }
 
+/* NF_CFG_JSON keeps a value the table cannot describe for the daemon to check itself. */
+typedef struct json_conf {
+    json_t *agents;
+    char *name;
+} json_conf;
+
+static const nf_cfg_field json_table[] = {
+    {"agents", NF_CFG_JSON, offsetof(json_conf, agents), NULL, 0, 0, NULL, NULL, "agents"},
+    {"name", NF_CFG_STRING, offsetof(json_conf, name), "x", 0, 0, NULL, NULL, "name"},
+    {NULL, NF_CFG_END, 0, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static void
+test_json_field_kept_and_freed(void **state)
+{
+    (void)state;
+    json_conf c;
+    memset(&c, 0xa5, sizeof(c)); /* the loader must not trust what is there */
+    nf_err err = {0};
+    assert_int_equal(nf_cfg_load_text("j.json", "{\"agents\": {\"a\": [1, 2]}}", json_table,
+                                      &c, NULL, NULL, &err),
+                     NF_OK);
+    assert_non_null(c.agents);
+    assert_true(json_is_object(c.agents));
+    assert_int_equal(json_array_size(json_object_get(c.agents, "a")), 2);
+    nf_cfg_free(json_table, &c); /* LSan checks the reference is dropped */
+    assert_null(c.agents);
+    assert_int_equal(nf_cfg_load_text("j.json", "{}", json_table, &c, NULL, NULL, &err), NF_OK);
+    assert_null(c.agents);
+    nf_cfg_free(json_table, &c);
+    assert_int_equal(nf_cfg_json_error(&err, "j.json", "agents.a.address", "bad %s", "x"),
+                     NF_EINVAL);
+    assert_string_equal(err.msg, "j.json: key 'agents.a.address': bad x");
+}
+
 int
 main(void)
 {
@@ -1207,6 +1243,7 @@ main(void)
         cmocka_unit_test(test_security_mode_tls_maybe_refused),
         cmocka_unit_test(test_check_hostport_direct),
         cmocka_unit_test(test_check_hostport_small_why_buffer),
+        cmocka_unit_test(test_json_field_kept_and_freed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
