@@ -1,5 +1,6 @@
-/* serviceradar-netflow-checker — receives NetFlow v5/v9/IPFIX on UDP, decodes it and keeps
- * the records in a sequenced in-memory ring for the agent to fetch (gRPC, next stage).
+/* serviceradar-netflow-checker — receives NetFlow v5/v9/IPFIX on UDP, decodes it, keeps the
+ * records in a sequenced in-memory ring and serves them to the agent over gRPC
+ * (monitoring.AgentService: GetStatus, GetResults, StreamResults; mTLS per "security").
  *
  *   serviceradar-netflow-checker [-c FILE] [--print] [--help-config]
  *
@@ -9,8 +10,9 @@
  *                status line every 10 s on stderr (the demo uses this)
  * --help-config  list every config key with its default and meaning
  *
- * Wiring only: config → log level → ring → collector → metrics endpoint → loop → shutdown.
- * SIGINT/SIGTERM stop it cleanly: workers finish their batch, the state file is written.
+ * Wiring only: config → log level → ring → collector → gRPC service → metrics endpoint →
+ * loop → shutdown. SIGINT/SIGTERM stop it cleanly: gRPC calls are cancelled, workers finish
+ * their batch, the state file is written.
  */
 #include <signal.h>
 #include <stdbool.h>
@@ -20,6 +22,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "collector/checker_service.h"
 #include "collector/collector.h"
 #include "flow/flow_json.h"
 #include "metrics/metrics.h"
@@ -34,6 +37,28 @@ warn_key(void *ctx, const char *file, const char *key)
 {
     (void)ctx;
     nf_log_warn(COMP, "%s: unknown key '%s' ignored (typo?)", file, key);
+}
+
+typedef struct checker {
+    nf_collector *collector;
+    nf_checker_service *service; /* NULL when grpc_listen_addr is "" */
+} checker;
+
+static void
+render_metrics(void *ctx, nf_metrics *m)
+{
+    checker *c = ctx;
+    nf_collector_render_metrics(c->collector, m);
+    if (c->service != NULL)
+        nf_checker_service_render_metrics(c->service, m);
+}
+
+/* The status document is the collector's; the service adds nothing to it yet. */
+static char *
+render_status(void *ctx)
+{
+    const checker *c = ctx;
+    return nf_collector_status_text(c->collector);
 }
 
 static int
@@ -120,7 +145,10 @@ main(int argc, char **argv)
                            .first_seq = nf_wall_ms() * 1000};
     nf_ring *ring = NULL;
     nf_collector *coll = NULL;
+    nf_rpc_server *rpc = NULL;
+    nf_checker_service *service = NULL;
     nf_metrics_server *metrics = NULL;
+    checker both = {NULL, NULL};
     char note[256];
     int rc = 1;
     if (nf_ring_create(&rcfg, &ring, &err) != NF_OK ||
@@ -130,9 +158,18 @@ main(int argc, char **argv)
     }
     if (note[0] != '\0')
         nf_log_info(COMP, "%s", note);
+    if (cfg.grpc_listen_addr[0] != '\0' &&
+        (nf_rpc_server_create(cfg.grpc_listen_addr, &cfg.security, &rpc, &err) != NF_OK ||
+         nf_checker_service_register(rpc, coll, ring, &cfg, &service, &err) != NF_OK ||
+         nf_rpc_server_start(rpc, (unsigned)cfg.rpc_threads, &err) != NF_OK)) {
+        nf_log_error(COMP, "%s (config keys grpc_listen_addr, security in %s)", err.msg, path);
+        goto out;
+    }
+    both.collector = coll;
+    both.service = service;
     if (cfg.metrics_addr[0] != '\0' &&
-        nf_metrics_server_start(cfg.metrics_addr, nf_collector_render_metrics,
-                                nf_collector_status_text, coll, &metrics, &err) != NF_OK) {
+        nf_metrics_server_start(cfg.metrics_addr, render_metrics, render_status,
+                                &both, &metrics, &err) != NF_OK) {
         nf_log_error(COMP, "%s (config key metrics_addr in %s)", err.msg, path);
         goto out;
     }
@@ -142,8 +179,11 @@ main(int argc, char **argv)
     }
     nf_collector_stats st;
     nf_collector_stats_get(coll, &st);
-    nf_log_info(COMP, "listening udp=%s port=%u workers=%u steering=%s metrics=%s records=%llu",
+    nf_log_info(COMP,
+                "listening udp=%s port=%u workers=%u steering=%s grpc=%s security=%s metrics=%s "
+                "records=%llu",
                 cfg.listen_addr, st.port, st.workers, st.steered ? "by-exporter" : "kernel-hash",
+                cfg.grpc_listen_addr[0] ? cfg.grpc_listen_addr : "off", cfg.security.mode,
                 cfg.metrics_addr[0] ? cfg.metrics_addr : "off",
                 (unsigned long long)cfg.max_records);
 
@@ -170,6 +210,8 @@ main(int argc, char **argv)
             log_status(coll);
         }
     }
+    nf_rpc_server_destroy(rpc); /* cancels streams in flight; the poller resumes later */
+    rpc = NULL;
     nf_collector_stop(coll);
     if (print)
         while (print_new(ring, &cursor, print_buf) == PRINT_BATCH)
@@ -178,6 +220,8 @@ main(int argc, char **argv)
     rc = 0;
 out:
     nf_metrics_server_stop(metrics);
+    nf_rpc_server_destroy(rpc); /* before the collector and ring its handlers read */
+    nf_checker_service_destroy(service);
     nf_collector_destroy(coll);
     nf_ring_destroy(ring);
     nf_cfg_free(nf_checker_config_table, &cfg);

@@ -21,6 +21,9 @@ typedef struct nf_checker_config {
     char *state_file;           /* templates and sampling rates survive restarts; "" = off */
     uint64_t state_interval_ms; /* how often the state file is rewritten ("30s") */
     char *metrics_addr;         /* Prometheus /metrics listen address; "" = off */
+    char *grpc_listen_addr;     /* AgentService (gRPC) for the agent; "" = off */
+    uint64_t batch_size;        /* records per FlowBatch when a request does not say */
+    uint64_t rpc_threads;       /* gRPC worker threads (concurrent calls) */
     char *log_level;            /* debug, info, warn, error */
     struct {
         uint64_t max_exporters;      /* exporter keys (address, version, domain) */

@@ -82,10 +82,13 @@ REPLAY=$IT_BUILD/tests/tools/replay
 # whose state file sits next to it.
 it_checker_config() {
     local file=$1 udp=$2 metrics=$3 extra=${4:-}
+    local grpc
+    grpc=$(it_free_port tcp)
     cat >"$file" <<JSON
 {
   "listen_addr": "127.0.0.1:$udp",
   "metrics_addr": "127.0.0.1:$metrics",
+  "grpc_listen_addr": "127.0.0.1:$grpc",
   "state_file": "${file%.json}.state",
   "state_interval": "1s",
   "security": {"mode": "none"}${extra:+,
@@ -126,4 +129,128 @@ it_wait_metric() {
 # it_expect NAME GOT WANT — compare two values.
 it_expect() {
     [ "$2" = "$3" ] || it_fail "$1: got $2, expected $3"
+}
+
+AGENT=$IT_BUILD/cmd/agent/serviceradar-agent
+POLLER=$IT_BUILD/cmd/poller/serviceradar-poller
+JSREAD=$IT_BUILD/tests/tools/jsread
+IT_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# it_certs DIR — a CA and certificates for every component (scripts/certs.sh).
+it_certs() {
+    "$IT_SRC/scripts/certs.sh" "$1" checker agent poller nats reader >/dev/null
+}
+
+# it_start_nats DIR PORT [CERTS] — nats-server with JetStream in DIR (TLS with client
+# verification when CERTS is given); sets NATS_PID and NATS_URL.
+it_start_nats() {
+    local dir=$1 port=$2 certs=${3:-}
+    mkdir -p "$dir/js"
+    if [ -n "$certs" ]; then
+        sed -e "s|@NATS_SERVER_NAME@|it-nats|" -e "s|@NATS_HOST@|127.0.0.1|" \
+            -e "s|@NATS_PORT@|$port|" -e "s|@NATS_STORE_DIR@|$dir/js|" \
+            -e "s|@NATS_CERT_FILE@|$certs/nats.pem|" -e "s|@NATS_KEY_FILE@|$certs/nats-key.pem|" \
+            -e "s|@NATS_CA_FILE@|$certs/root.pem|" "$IT_SRC/etc/nats-server.conf.in" \
+            >"$dir/nats.conf"
+        NATS_URL="tls://127.0.0.1:$port"
+    else
+        printf 'host: "127.0.0.1"\nport: %s\nmax_payload: 8388608\njetstream { store_dir: "%s/js" }\n' \
+            "$port" "$dir" >"$dir/nats.conf"
+        NATS_URL="nats://127.0.0.1:$port"
+    fi
+    nats-server -c "$dir/nats.conf" >>"$dir/nats.log" 2>&1 &
+    NATS_PID=$!
+    IT_PIDS+=("$NATS_PID")
+    it_wait_until "grep -q 'Server is ready' '$dir/nats.log'" 20 ||
+        it_fail "nats-server did not start: $(tail -5 "$dir/nats.log")"
+}
+
+# it_security_json CERTS NAME SERVER_NAME — a ServiceRadar security block (mtls) for a
+# component whose certificate is NAME.pem, expecting peers named SERVER_NAME; CERTS empty
+# gives mode none.
+it_security_json() {
+    local certs=$1 name=$2 server=$3
+    if [ -z "$certs" ]; then
+        echo '{"mode": "none"}'
+    else
+        printf '{"mode": "mtls", "cert_dir": "%s", "server_name": "%s", "role": "%s", "tls": {"cert_file": "%s.pem", "key_file": "%s-key.pem", "ca_file": "root.pem"}}' \
+            "$certs" "$server" "$name" "$name" "$name"
+    fi
+}
+
+# it_spine DIR [CERTS] — configs for checker, agent and poller in DIR on fresh ports, mTLS
+# when CERTS is given. Sets UDP_PORT, CHECKER_GRPC, AGENT_GRPC and *_METRICS_PORT.
+it_spine_configs() {
+    local dir=$1 certs=${2:-}
+    mkdir -p "$dir/checkers" "$dir/poller-state"
+    UDP_PORT=$(it_free_port udp)
+    local ports
+    mapfile -t ports < <(it_free_port tcp 5)
+    CHECKER_GRPC=${ports[0]} AGENT_GRPC=${ports[1]} CHECKER_METRICS_PORT=${ports[2]}
+    AGENT_METRICS_PORT=${ports[3]} POLLER_METRICS_PORT=${ports[4]}
+    cat >"$dir/checkers/netflow.json" <<JSON
+{
+  "listen_addr": "127.0.0.1:$UDP_PORT",
+  "grpc_listen_addr": "127.0.0.1:$CHECKER_GRPC",
+  "metrics_addr": "127.0.0.1:$CHECKER_METRICS_PORT",
+  "max_records": ${SPINE_MAX_RECORDS:-500000},
+  "state_file": "$dir/checker.state",
+  "security": $(it_security_json "$certs" checker checker.serviceradar)
+}
+JSON
+    cat >"$dir/agent.json" <<JSON
+{
+  "agent_id": "edge-1",
+  "listen_addr": "127.0.0.1:$AGENT_GRPC",
+  "checkers_dir": "$dir/checkers",
+  "metrics_addr": "127.0.0.1:$AGENT_METRICS_PORT",
+  "security": $(it_security_json "$certs" agent agent.serviceradar)
+}
+JSON
+    cat >"$dir/poller.json" <<JSON
+{
+  "poller_id": "poller-1",
+  "agents": {"edge-1": {"address": "127.0.0.1:$AGENT_GRPC",
+             "checks": [{"service_type": "netflow", "service_name": "netflow",
+                         "details": "127.0.0.1:$CHECKER_GRPC"}]}},
+  "poll_interval": "${SPINE_POLL_INTERVAL:-300ms}",
+  "state_dir": "$dir/poller-state",
+  "metrics_addr": "127.0.0.1:$POLLER_METRICS_PORT",
+  "backoff_min": "100ms",
+  "backoff_max": "${SPINE_BACKOFF_MAX:-2s}",
+  "rpc_timeout": "10s",
+  "security": $(it_security_json "$certs" poller agent.serviceradar),
+  "nats_config": {
+    "url": "$NATS_URL",
+    "security": $(it_security_json "$certs" poller nats.serviceradar),
+    "batch_size": ${SPINE_BATCH_SIZE:-1000},
+    "batch_interval": "${SPINE_BATCH_INTERVAL:-1s}",
+    "max_bytes": "${SPINE_STREAM_BYTES:-256MiB}",
+    "consumers": "${SPINE_CONSUMERS:-it-reader}"
+  }
+}
+JSON
+}
+
+# Start/stop each daemon of the spine; each sets its *_PID.
+it_start_checker_spine() {
+    "$CHECKER" -c "$1/checkers/netflow.json" 2>>"$1/checker.log" &
+    CHECKER_PID=$!
+    IT_PIDS+=("$CHECKER_PID")
+    it_wait_for curl -fsS "http://127.0.0.1:$CHECKER_METRICS_PORT/metrics" ||
+        it_fail "checker did not start: $(tail -5 "$1/checker.log")"
+}
+it_start_agent() {
+    "$AGENT" -c "$1/agent.json" 2>>"$1/agent.log" &
+    AGENT_PID=$!
+    IT_PIDS+=("$AGENT_PID")
+    it_wait_for curl -fsS "http://127.0.0.1:$AGENT_METRICS_PORT/metrics" ||
+        it_fail "agent did not start: $(tail -5 "$1/agent.log")"
+}
+it_start_poller() {
+    "$POLLER" -c "$1/poller.json" 2>>"$1/poller.log" &
+    POLLER_PID=$!
+    IT_PIDS+=("$POLLER_PID")
+    it_wait_for curl -fsS "http://127.0.0.1:$POLLER_METRICS_PORT/metrics" ||
+        it_fail "poller did not start: $(tail -5 "$1/poller.log")"
 }

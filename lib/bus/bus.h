@@ -1,0 +1,227 @@
+/* bus.h — NATS JetStream for the project: publish FlowBatches, consume them with durable pull
+ * consumers. A thin layer over libnats (the NATS C client) that maps its status codes to
+ * nf_status at the boundary and keeps the original text in nf_err.msg.
+ *
+ * Design notes
+ *   - One nf_bus = one NATS connection + one JetStream context. After the first successful
+ *     connect, libnats reconnects in the background forever (no attempt limit); calls made
+ *     while disconnected fail fast with NF_EAGAIN instead of being buffered.
+ *   - Streams always use Interest retention (ARCHITECTURE.md §2): a message is deleted once
+ *     every durable consumer has acked it, so "clickhouse" and "parquet" each see every
+ *     message. WorkQueue or Limits retention on an existing stream is refused, never changed.
+ *   - JetStream quirk the caller must know: on an Interest stream with NO consumer at all, the
+ *     server acks a publish (with a sequence number) but stores nothing. Create the durables
+ *     first (nf_bus_consumer_ensure) before publishing anything that must not be lost.
+ *   - Publishes carry Nats-Msg-Id (<agent_id>:<first_seq>) so the server drops a retried batch
+ *     that was already stored within the stream's duplicate window; the ack says "duplicate".
+ *
+ * The ack / redelivery cycle of one message on a durable pull consumer:
+ *
+ *        publish ──► [stored] ──fetch──► [in flight: pending ack, AckWait timer runs]
+ *                        ▲                   │        │          │          │
+ *                        │     AckWait       │ ack    │ nak(d)   │ term     │ release
+ *                        │     expires  ◄────┼────────┼──────────┼──────────┘
+ *                        │  (num_delivered+1)│        │          │
+ *                        └───────────────────┼────────┘ after d  │
+ *                                            ▼                   ▼
+ *                              [acked by this durable]   [never redelivered]
+ *                                            │
+ *                     all durables acked ──► deleted from the stream (Interest retention)
+ *
+ *   transition            function              server effect
+ *   stored → in flight    nf_bus_fetch          delivered, num_delivered += 1
+ *   in flight → acked     nf_bus_ack            ack confirmed by the server (AckSync)
+ *   in flight → stored    nf_bus_nak            redelivered after delay_ms (0 = at once)
+ *   in flight → dropped   nf_bus_term           never redelivered to this durable (poison)
+ *   in flight → stored    nf_bus_msg_release    nothing sent; redelivered after AckWait
+ *
+ * Threading
+ *   - nf_bus: nf_bus_publish, nf_bus_ensure_stream, nf_bus_stream_info, nf_bus_consumer_ensure,
+ *     nf_bus_consumer_open and nf_bus_connected may be called from any thread concurrently.
+ *     nf_bus_close must be the last call, after every consumer of the bus is closed.
+ *   - nf_bus_consumer: one thread at a time (fetch, ack, nak, term, close). Several consumers
+ *     of one bus may run on different threads, and several consumers (in one or many
+ *     processes) may open the same durable to share its messages.
+ *   - nf_bus_msg: owned by whoever fetched it until acked, nak'ed, termed or released; all of
+ *     them must be settled before the consumer that fetched them is closed.
+ *
+ * Invariants
+ *   1. Out-parameters are written only on NF_OK.
+ *   2. A message handle is freed exactly once: by a successful ack/nak/term or by release.
+ *   3. Nothing is sent to the server while the connection is known to be down.
+ */
+#ifndef NFX_LIB_BUS_BUS_H
+#define NFX_LIB_BUS_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../base/nf_status.h"
+#include "../config/config.h"
+
+typedef struct nf_bus nf_bus;
+typedef struct nf_bus_consumer nf_bus_consumer;
+
+/* Header the server uses for de-duplication. */
+#define NF_BUS_MSG_ID_HEADER "Nats-Msg-Id"
+
+typedef struct nf_bus_config {
+    const char *url;                    /* "nats://host:port" or "tls://host:port"; several
+                                           separated by commas; borrowed for the call */
+    const nf_security_config *security; /* NULL or mode "none": plaintext. "mtls": TLS with
+                                           tls.cert_file/key_file as client certificate, the
+                                           server verified against tls.ca_file and its name
+                                           against server_name (default: the URL's host).
+                                           Relative file names are joined to cert_dir. */
+    const char *name;                   /* connection name shown by the server, or NULL */
+    uint64_t timeout_ms;                /* connect and JetStream API timeout; 0 = 5000 */
+    uint64_t reconnect_wait_ms;         /* pause between reconnect attempts; 0 = 2000 */
+} nf_bus_config;
+
+/* Connects (one attempt over the listed servers) and creates the JetStream context. After
+ * this succeeds the connection reconnects forever in the background.
+ * Returns NF_OK and *out (returned-owned: free with nf_bus_close); NF_EINVAL for a bad
+ * config or unreadable certificate/key files; NF_EAGAIN if no server could be reached (try
+ * again later); NF_EUPSTREAM if a server refused us (TLS handshake, certificate, auth).
+ * cfg and everything it points to is borrowed for the duration of the call. */
+nf_status nf_bus_connect(const nf_bus_config *cfg, nf_bus **out, nf_err *err);
+
+/* Closes the connection and frees the bus. NULL-safe. Close consumers first. */
+void nf_bus_close(nf_bus *b);
+
+/* True while the connection is established (false while reconnecting). */
+bool nf_bus_connected(const nf_bus *b);
+
+/* Frees libnats' process-wide state (its internal threads, timers and buffers) after every
+ * bus is closed, waiting up to timeout_ms (0 = as long as needed) for its threads to end.
+ * Optional: call once at process exit for a tidy shutdown (LeakSanitizer reports nothing
+ * either way, the state stays reachable). No nf_bus may be used afterwards. */
+void nf_bus_global_cleanup(uint64_t timeout_ms);
+
+/* ---- streams ----------------------------------------------------------------------------- */
+
+typedef struct nf_stream_config {
+    const char *name;              /* stream name, e.g. "NETFLOW" (no '.', '*', '>') */
+    const char *const *subjects;   /* e.g. {"netflow.raw"}; borrowed */
+    size_t nsubjects;              /* >= 1 */
+    int64_t max_bytes;             /* size limit in bytes; <= 0 = unlimited */
+    bool discard_new;              /* when full: refuse new messages (true) or drop old */
+    uint64_t duplicate_window_ms;  /* de-dup window for Nats-Msg-Id; 0 = server default 2m */
+    int replicas;                  /* 1 on a single server, 3 on a cluster; 0 = 1. Only used
+                                      when creating: an existing stream keeps its own */
+} nf_stream_config;
+
+/* Creates the stream (file storage, Interest retention), or checks an existing one:
+ * refuses an existing stream with WorkQueue or Limits retention or with other subjects
+ * (NF_EINVAL, the message says what differs and what to do), and updates max_bytes, the
+ * discard policy and the duplicate window when they differ. Idempotent; safe when several
+ * processes race to create the same stream.
+ * Returns NF_OK, NF_EINVAL, NF_EAGAIN (not connected, timeout, JetStream not ready) or
+ * NF_EUPSTREAM (the server refused the create/update). cfg is borrowed. */
+nf_status nf_bus_ensure_stream(nf_bus *b, const nf_stream_config *cfg, nf_err *err);
+
+typedef struct nf_stream_info {
+    uint64_t messages;  /* messages stored now */
+    uint64_t bytes;     /* bytes stored now (payload + headers + per-message overhead) */
+    uint64_t first_seq; /* sequence of the oldest stored message */
+    uint64_t last_seq;  /* sequence of the newest message ever stored */
+    uint64_t consumers; /* number of consumers */
+    int64_t max_bytes;  /* configured limit, -1 = unlimited */
+} nf_stream_info;
+
+/* Reads the stream's state. Returns NF_OK, NF_ENOTFOUND (no such stream), NF_EAGAIN or
+ * NF_EUPSTREAM. stream is borrowed; *out is written on NF_OK. */
+nf_status nf_bus_stream_info(nf_bus *b, const char *stream, nf_stream_info *out, nf_err *err);
+
+/* ---- publishing -------------------------------------------------------------------------- */
+
+typedef struct nf_pub_ack {
+    uint64_t stream_seq; /* sequence the message got (or the first copy got, if duplicate) */
+    bool duplicate;      /* the server already had this msg_id: nothing new was stored */
+} nf_pub_ack;
+
+/* Publishes one message (data, len bytes, borrowed) on subject with header
+ * Nats-Msg-Id = msg_id (NULL = no de-duplication) and waits up to timeout_ms (0 = the bus
+ * timeout) for the JetStream ack.
+ * Returns
+ *   NF_OK        stored, or recognised as a duplicate (ack->duplicate); *ack written (ack may
+ *                be NULL).
+ *   NF_EAGAIN    not stored now, retry later with the same msg_id: the stream is full
+ *                ("maximum bytes exceeded" with discard new) or out of storage, no stream
+ *                or JetStream answered (no responders), not connected, or no ack within
+ *                the timeout (the message may have been stored: the retry with the same
+ *                msg_id is then acked as a duplicate).
+ *   NF_EINVAL    bad arguments, or the message is larger than the server or stream allows
+ *                (retrying cannot help: split the batch).
+ *   NF_EUPSTREAM any other refusal.
+ * err->msg names the subject, the msg_id and the server's or libnats' text. */
+nf_status nf_bus_publish(nf_bus *b, const char *subject, const void *data, size_t len,
+                         const char *msg_id, uint64_t timeout_ms, nf_pub_ack *ack, nf_err *err);
+
+/* ---- consuming --------------------------------------------------------------------------- */
+
+/* Creates the durable pull consumer if it does not exist (explicit ack, deliver all, AckWait
+ * ack_wait_ms, MaxAckPending max_ack_pending (<= 0 = server default), only subjects matching
+ * filter_subject (NULL = all of the stream)); if it exists, checks that it is a pull consumer
+ * with explicit ack and the same filter (NF_EINVAL otherwise) and updates AckWait and
+ * MaxAckPending when they differ. A publisher calls this for every durable that must see
+ * its messages, before publishing (see the Interest quirk above).
+ * Returns NF_OK, NF_EINVAL, NF_ENOTFOUND (no such stream), NF_EAGAIN or NF_EUPSTREAM.
+ * Strings are borrowed. */
+nf_status nf_bus_consumer_ensure(nf_bus *b, const char *stream, const char *durable,
+                                 const char *filter_subject, uint64_t ack_wait_ms,
+                                 int max_ack_pending, nf_err *err);
+
+/* nf_bus_consumer_ensure, then binds a pull subscription to the durable. Several consumers
+ * (threads or processes) may open the same durable: each message goes to one of them.
+ * Closing never deletes the durable; its position survives restarts.
+ * Returns as nf_bus_consumer_ensure; on NF_OK *out is returned-owned (free with
+ * nf_bus_consumer_close, before nf_bus_close). */
+nf_status nf_bus_consumer_open(nf_bus *b, const char *stream, const char *durable,
+                               const char *filter_subject, uint64_t ack_wait_ms,
+                               int max_ack_pending, nf_bus_consumer **out, nf_err *err);
+
+typedef struct nf_bus_msg {
+    const uint8_t *data;    /* payload; valid until the message is settled or released */
+    size_t len;             /* payload bytes */
+    uint64_t stream_seq;    /* the message's sequence in the stream */
+    uint64_t num_delivered; /* 1 on first delivery, 2+ on redeliveries */
+    const char *msg_id;     /* Nats-Msg-Id header, or NULL; same lifetime as data */
+    void *handle;           /* libnats message; NULL once settled or released */
+} nf_bus_msg;
+
+/* Fetches up to max messages into out[0..max-1]: waits up to timeout_ms for the first one,
+ * then takes whatever else is available at once. *n_out = number fetched, which may be 0 on
+ * timeout (still NF_OK). Each fetched message is owned by the caller until it is acked,
+ * nak'ed, termed or released.
+ * Returns NF_OK; NF_EAGAIN if the connection is down (after waiting up to timeout_ms for
+ * it to come back); NF_EINVAL for bad arguments; NF_EUPSTREAM if the server refused. */
+nf_status nf_bus_fetch(nf_bus_consumer *c, size_t max, uint64_t timeout_ms, nf_bus_msg *out,
+                       size_t *n_out, nf_err *err);
+
+/* Acks m and waits for the server's confirmation (AckSync), so NF_OK means the durable has
+ * recorded it. On NF_OK the message is freed and *m zeroed (m->handle == NULL): copy
+ * stream_seq first if you need it. On failure (NF_EAGAIN: not connected / no confirmation
+ * in time; NF_EUPSTREAM) m stays held: retry, or release it (the server then redelivers it
+ * after AckWait). NF_EINVAL for a message already settled. */
+nf_status nf_bus_ack(nf_bus_consumer *c, nf_bus_msg *m, nf_err *err);
+
+/* Negative ack: asks for redelivery after delay_ms (0 = as soon as possible), confirmed by
+ * the server. Frees m on NF_OK; errors as nf_bus_ack. */
+nf_status nf_bus_nak(nf_bus_consumer *c, nf_bus_msg *m, uint64_t delay_ms, nf_err *err);
+
+/* Terminates m: this durable never gets it again (poison message). With Interest
+ * retention the server counts it as done for this durable. Frees m on NF_OK; errors as
+ * nf_bus_ack. */
+nf_status nf_bus_term(nf_bus_consumer *c, nf_bus_msg *m, nf_err *err);
+
+/* Frees m without telling the server (it is redelivered after AckWait) and zeroes *m.
+ * NULL-safe, and a no-op on a message already settled or released. */
+void nf_bus_msg_release(nf_bus_msg *m);
+
+/* Unbinds and frees the consumer (the durable stays on the server). NULL-safe. Settle or
+ * release its messages first. */
+void nf_bus_consumer_close(nf_bus_consumer *c);
+
+#endif
