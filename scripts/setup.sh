@@ -7,6 +7,9 @@
 #      and duckdb.h from the `duckdb` package of the same release. Both tarballs are checked
 #      against pinned sha512 integrity strings before anything is unpacked, and land in
 #      .deps/duckdb/{lib,include} inside the checkout (ignored by git).
+#   3. The JavaScript test tools' packages (tests/js: grpc-js and protobufjs for the
+#      independent gRPC client), installed with `npm ci` from the committed lockfile, whose
+#      integrity hashes pin every package; reinstalled only when the lockfile changes.
 #
 # Usage: scripts/setup.sh [--check]     --check: report what is missing, install nothing.
 set -euo pipefail
@@ -105,5 +108,20 @@ install_duckdb() {
     say "libduckdb $DUCKDB_BINDINGS_VERSION installed in $dir"
 }
 
+install_test_tools() {
+    local dir="$here/tests/js" stamp="$here/tests/js/node_modules/.lock-sha256" want
+    want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        say "test tools (tests/js): present"
+        return
+    fi
+    say "test tools (tests/js): missing or outdated"
+    [ "$check_only" -eq 1 ] && return
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --silent)
+    echo "$want" >"$stamp"
+    say "test tools installed in $dir/node_modules"
+}
+
 install_apt
 install_duckdb
+install_test_tools

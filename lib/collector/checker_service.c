@@ -7,7 +7,7 @@
  *     loop:  read up to B records after cursor from the ring
  *            none read            → (first chunk only) send an empty final chunk; stop
  *            encode until B records or the byte budget; cursor = last encoded
- *            final = the ring had fewer than B and none were left out for size
+ *            final = caught up with the ring and none were left out for size
  *            send chunk; stop if final, cancelled, or MAX_CHUNKS sent (the poller asks
  *            again at once when a stream ends without a final chunk)
  */
@@ -131,8 +131,9 @@ fill_chunk(nf_checker_service *s, uint64_t *cursor, uint32_t b, nf_flow *buf,
         i++;
     if (i > 0)
         *cursor = res.first_seq + i - 1;
-    /* Final: the ring had fewer than asked and every record read fit. */
-    *final = res.count < b && i == res.count;
+    /* Final: every record read fit and the reader is caught up with the ring (so a stream
+     * that ends exactly at a chunk boundary still marks its last chunk). */
+    *final = i == res.count && (res.count == 0 || res.first_seq + res.count - 1 >= res.last_seq);
     return (uint32_t)i;
 }
 

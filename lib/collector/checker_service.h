@@ -9,7 +9,8 @@
  * Batches are cut deterministically: from a given start sequence a chunk holds batch_size
  * records (ResultsRequest.batch_size, else the configured default), or fewer when the next
  * record would push it past NF_FLOWBATCH_MAX_BYTES. Only the last chunk of a stream — marked
- * is_final — may hold fewer because the ring had no more. So asking again from the same
+ * is_final, the one that catches up with the ring — may hold fewer because the ring had no
+ * more. So asking again from the same
  * sequence yields the same chunks, which lets the poller re-publish after a crash under the
  * same Nats-Msg-Id without loss or duplicates (see lib/poller/cursor.h).
  *

@@ -62,6 +62,8 @@ typedef struct agent_worker {
     nf_cursor_state st;
     uint64_t tail_first;    /* first sequence of the partial tail being waited on */
     uint64_t tail_since_ms; /* monotonic time it was first seen */
+    uint64_t lost_upto;     /* highest sequence already counted in lost_at_edge: a chunk
+                             * reporting a loss may be fetched again when its publish fails */
     nf_ratelimit rl;
     agent_stats stats;
 } agent_worker;
@@ -241,14 +243,17 @@ fault_after_publish(void)
     }
 }
 
-/* Publishes one FlowBatch; on success advances the cursor to last. */
+/* Publishes one FlowBatch; on success advances the cursor to last. A replayed batch keeps
+ * the id it was first published under (its saved first sequence), so that JetStream drops it
+ * as a duplicate even if records at its head were evicted in the meantime. */
 static bool
 publish(poll_ctx *pc, const uint8_t *data, size_t len, const nf_flowbatch_header *h)
 {
     agent_worker *w = pc->w;
     const nf_poller_config *cfg = w->p->cfg;
     char id[192];
-    snprintf(id, sizeof(id), "%s:%" PRIu64, w->cfg->name, h->first_seq);
+    snprintf(id, sizeof(id), "%s:%" PRIu64, w->cfg->name,
+             pc->replay ? w->st.inflight_first : h->first_seq);
     nf_pub_ack ack;
     nf_err err = {0};
     nf_status st = nf_bus_publish(w->p->bus, cfg->nats.subject, data, len, id,
@@ -297,13 +302,16 @@ on_chunk(void *ctx, const uint8_t *msg, size_t len)
         return false;
     }
     bool keep = true;
-    if (h.dropped_before > 0) {
-        atomic_fetch_add(&w->stats.lost_at_edge, h.dropped_before);
+    uint64_t from = pc->replay ? w->st.inflight_first : w->st.cursor + 1;
+    uint64_t expected = from + h.dropped_before;
+    if (h.dropped_before > 0 && expected - 1 > w->lost_upto) {
+        uint64_t fresh = expected - 1 - (w->lost_upto >= from ? w->lost_upto : from - 1);
+        w->lost_upto = expected - 1;
+        atomic_fetch_add(&w->stats.lost_at_edge, fresh);
         nf_log_warn(COMP, "agent=%s: %" PRIu64 " records were evicted by the checker before "
-                          "they could be fetched",
-                    w->cfg->name, h.dropped_before);
+                          "they could be published",
+                    w->cfg->name, fresh);
     }
-    uint64_t expected = (pc->replay ? w->st.inflight_first : w->st.cursor + 1) + h.dropped_before;
     if (h.records > 0 && w->st.cursor != 0 && h.first_seq != expected) {
         atomic_fetch_add(&w->stats.seq_jumps, 1);
         nf_log_warn(COMP, "agent=%s: sequence jumps from %" PRIu64 " to %" PRIu64

@@ -142,13 +142,16 @@ it_certs() {
 }
 
 # it_start_nats DIR PORT [CERTS] — nats-server with JetStream in DIR (TLS with client
-# verification when CERTS is given); sets NATS_PID and NATS_URL.
+# verification when CERTS is given); sets NATS_PID, NATS_URL and, with CERTS, NATS_MONITOR
+# (the URL of its HTTP monitoring endpoint).
 it_start_nats() {
     local dir=$1 port=$2 certs=${3:-}
     mkdir -p "$dir/js"
     if [ -n "$certs" ]; then
+        NATS_MONITOR=http://127.0.0.1:$(it_free_port tcp)
         sed -e "s|@NATS_SERVER_NAME@|it-nats|" -e "s|@NATS_HOST@|127.0.0.1|" \
             -e "s|@NATS_PORT@|$port|" -e "s|@NATS_STORE_DIR@|$dir/js|" \
+            -e "s|@NATS_MONITOR@|${NATS_MONITOR#http://}|" \
             -e "s|@NATS_CERT_FILE@|$certs/nats.pem|" -e "s|@NATS_KEY_FILE@|$certs/nats-key.pem|" \
             -e "s|@NATS_CA_FILE@|$certs/root.pem|" "$IT_SRC/etc/nats-server.conf.in" \
             >"$dir/nats.conf"

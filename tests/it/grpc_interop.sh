@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# grpc_interop.sh BUILD_DIR — an independent gRPC client (grpc-js, tests/js/grpc_client.js,
+# with the .proto files) talks to the agent and the checker over mTLS:
+#   - health, GetStatus and StreamResults through the agent return what flowgen sent;
+#   - a client with no certificate, or with one from another CA, is refused by both.
+source "$(dirname "$0")/lib.sh"
+cd "$IT_WORK"
+it_certs certs
+"$IT_SRC/scripts/certs.sh" other poller >/dev/null # same names, another CA
+NATS_URL=nats://127.0.0.1:1 it_spine_configs "$IT_WORK" "$IT_WORK/certs"
+it_start_checker_spine "$IT_WORK"
+it_start_agent "$IT_WORK"
+agent=127.0.0.1:$AGENT_GRPC checker=127.0.0.1:$CHECKER_GRPC
+
+# js TARGET NAME CALL [ARGS...] — the JS client with the poller's certificate, expecting the
+# server to be NAME.serviceradar.
+js() {
+    local addr=$1 name=$2
+    shift 2
+    node "$IT_SRC/tests/js/grpc_client.js" --addr "$addr" --ca certs/root.pem \
+        --cert certs/poller.pem --key certs/poller-key.pem --server-name "$name.serviceradar" \
+        --details "$checker" "$@"
+}
+
+flows=5000
+"$FLOWGEN" --target "127.0.0.1:$UDP_PORT" --flows "$flows" --rate 20000 --protocol mix \
+    --exporters 3 --sampling 2 --ipv6-share 30 --quiet >sent.json
+it_wait_metric "http://127.0.0.1:$CHECKER_METRICS_PORT/metrics" \
+    netflow_checker_ring_appended_total "$flows"
+sleep 1.2 # per-exporter counters in the status are published each second
+
+js "$agent" agent health >health.json || it_fail "health: $(cat health.json)"
+it_expect "agent health" "$(jq -r .status health.json)" SERVING
+js "$agent" agent status >status.json || it_fail "GetStatus: $(cat status.json)"
+it_expect "GetStatus available" "$(jq .available status.json)" true
+it_expect "GetStatus: records held" "$(jq .message.ring.held status.json)" "$flows"
+it_expect "GetStatus: exporters" "$(jq '.message.exporters | length' status.json)" 3
+js "$agent" agent stream >stream.json || it_fail "StreamResults: $(cat stream.json)"
+it_expect "StreamResults: records" "$(jq .records stream.json)" "$flows"
+it_expect "StreamResults: bytes" "$(jq -r .bytes stream.json)" "$(jq .bytes sent.json)"
+it_expect "StreamResults: packets" "$(jq -r .packets stream.json)" "$(jq .packets sent.json)"
+it_expect "StreamResults: consecutive sequences" "$(jq .consecutive stream.json)" true
+it_expect "StreamResults: final chunk" "$(jq .final stream.json)" true
+it_expect "StreamResults: current_sequence" "$(jq -r .current_sequence stream.json)" \
+    "$(jq -r .last_seq stream.json)"
+# The checker answers the same client directly too.
+js "$checker" checker status >status-direct.json || it_fail "checker GetStatus: $(cat status-direct.json)"
+it_expect "checker GetStatus: records held" "$(jq .message.ring.held status-direct.json)" "$flows"
+
+# Refusals: each must fail, on the agent and on the checker alike.
+for target in "agent $agent" "checker $checker"; do
+    set -- $target
+    name=$1 addr=$2
+    if node "$IT_SRC/tests/js/grpc_client.js" --addr "$addr" --ca certs/root.pem \
+        --server-name "$name.serviceradar" --timeout-ms 5000 status >nocert.json; then
+        it_fail "$name served a client without a certificate: $(cat nocert.json)"
+    fi
+    it_expect "$name, no client certificate: refused" "$(jq .ok nocert.json)" false
+    if node "$IT_SRC/tests/js/grpc_client.js" --addr "$addr" --ca certs/root.pem \
+        --cert other/poller.pem --key other/poller-key.pem --server-name "$name.serviceradar" \
+        --timeout-ms 5000 status >othercert.json; then
+        it_fail "$name served a client whose certificate is from another CA: $(cat othercert.json)"
+    fi
+    it_expect "$name, certificate of another CA: refused" "$(jq .ok othercert.json)" false
+    if node "$IT_SRC/tests/js/grpc_client.js" --addr "$addr" --timeout-ms 5000 \
+        status >plain.json; then
+        it_fail "$name served a plaintext client: $(cat plain.json)"
+    fi
+    it_note "$name refused: no cert ($(jq -r .details nocert.json)); other CA ($(jq -r .details othercert.json))"
+done
+# ...and still serves the right client afterwards.
+js "$agent" agent health >health2.json || it_fail "health after refusals: $(cat health2.json)"
+echo "PASS grpc_interop (grpc-js: health, GetStatus, StreamResults of $flows records via the agent; refused without a certificate and with another CA's)"
