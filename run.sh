@@ -1,59 +1,165 @@
 #!/usr/bin/env bash
-# run.sh — the main job, as far as the system exists: the NetFlow checker receiving demo
-# traffic from flowgen (NetFlow v5, v9 and IPFIX from three simulated exporters) and printing
-# every flow it decodes. Ctrl-C stops both and prints the checker's totals.
+# run.sh — the main job, as far as the system exists: the whole edge-to-bus spine on this
+# machine, every hop over mTLS, with demo traffic:
 #
-#   ./run.sh                 demo on UDP 127.0.0.1:2055, metrics on http://127.0.0.1:9191/metrics
-#   NF_DEMO_PORT=2056 NF_DEMO_RATE=200 ./run.sh
+#   flowgen ──UDP──▶ netflow-checker ──gRPC──▶ agent ──gRPC──▶ poller ──▶ NATS JetStream
+#   (NetFlow v5, v9, IPFIX from              (AgentService)         (stream NETFLOW,
+#    three simulated exporters)                                      subject netflow.raw)
 #
-# State (config, template state file) lives in .run/ and is reused by the next run.
+# and serviceradar-flowtail reading the stream back, printing one line per flow as it
+# arrives in JetStream. Ctrl-C stops everything and prints what the checker received and
+# what came out of the stream.
+#
+#   ./run.sh
+#   NF_DEMO_RATE=2000 ./run.sh           flows per second (default 20)
+#
+# Ports (all on 127.0.0.1, each overridable): NetFlow UDP NF_DEMO_PORT=2055, checker gRPC
+# NF_DEMO_CHECKER_GRPC=50057, agent gRPC NF_DEMO_AGENT_GRPC=50051, NATS NF_DEMO_NATS_PORT=4222
+# (monitoring NF_DEMO_NATS_MONITOR=8222), metrics: checker NF_DEMO_METRICS=127.0.0.1:9191,
+# agent NF_DEMO_AGENT_METRICS=9193, poller NF_DEMO_POLLER_METRICS=9194.
+# State (configs, certificates, logs, JetStream data, cursors) lives in NF_DEMO_STATE
+# (default .run/) and is reused by the next run.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 scripts/setup.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$(nproc)" --target serviceradar-netflow-checker \
-    serviceradar-flowgen >/dev/null
+    serviceradar-agent serviceradar-poller serviceradar-flowtail serviceradar-flowgen >/dev/null
 
-port=${NF_DEMO_PORT:-2055}
-metrics=${NF_DEMO_METRICS:-127.0.0.1:9191}
+udp=${NF_DEMO_PORT:-2055}
+checker_grpc=${NF_DEMO_CHECKER_GRPC:-50057}
+agent_grpc=${NF_DEMO_AGENT_GRPC:-50051}
+nats_port=${NF_DEMO_NATS_PORT:-4222}
+nats_monitor=${NF_DEMO_NATS_MONITOR:-8222}
+checker_metrics=${NF_DEMO_METRICS:-127.0.0.1:9191}
+agent_metrics=127.0.0.1:${NF_DEMO_AGENT_METRICS:-9193}
+poller_metrics=127.0.0.1:${NF_DEMO_POLLER_METRICS:-9194}
 rate=${NF_DEMO_RATE:-20}
-state=$PWD/.run
-mkdir -p "$state"
-cat >"$state/netflow.json" <<JSON
+state=$(mkdir -p "${NF_DEMO_STATE:-.run}" && cd "${NF_DEMO_STATE:-.run}" && pwd)
+certs=$state/certs
+mkdir -p "$state/checkers" "$state/poller" "$state/nats"
+scripts/certs.sh "$certs" checker agent poller nats >/dev/null
+
+# security COMPONENT NAME — a ServiceRadar mTLS block with COMPONENT's certificate; NAME is
+# the server's name: the peer's for a client, its own for a server (the agent dials the
+# checker under the name in the checker's config, as ServiceRadar does).
+security() {
+    printf '{"mode": "mtls", "cert_dir": "%s", "server_name": "%s.serviceradar", "role": "%s", "tls": {"cert_file": "%s.pem", "key_file": "%s-key.pem", "ca_file": "root.pem"}}' \
+        "$certs" "$2" "$1" "$1" "$1"
+}
+
+sed -e "s|@NATS_SERVER_NAME@|nats-demo|" -e "s|@NATS_HOST@|127.0.0.1|" \
+    -e "s|@NATS_PORT@|$nats_port|" -e "s|@NATS_STORE_DIR@|$state/nats/js|" \
+    -e "s|@NATS_MONITOR@|127.0.0.1:$nats_monitor|" \
+    -e "s|@NATS_CERT_FILE@|$certs/nats.pem|" -e "s|@NATS_KEY_FILE@|$certs/nats-key.pem|" \
+    -e "s|@NATS_CA_FILE@|$certs/root.pem|" etc/nats-server.conf.in >"$state/nats/nats.conf"
+
+cat >"$state/checkers/netflow.json" <<JSON
 {
-  "listen_addr": "127.0.0.1:$port",
+  "listen_addr": "127.0.0.1:$udp",
+  "grpc_listen_addr": "127.0.0.1:$checker_grpc",
   "retention_time": "1h",
   "max_records": 100000,
   "state_file": "$state/netflow-checker.state",
-  "metrics_addr": "$metrics",
-  "security": {"mode": "none"}
+  "metrics_addr": "$checker_metrics",
+  "security": $(security checker checker)
+}
+JSON
+cat >"$state/agent.json" <<JSON
+{
+  "agent_id": "demo-agent",
+  "listen_addr": "127.0.0.1:$agent_grpc",
+  "checkers_dir": "$state/checkers",
+  "metrics_addr": "$agent_metrics",
+  "security": $(security agent agent)
+}
+JSON
+cat >"$state/poller.json" <<JSON
+{
+  "poller_id": "demo-poller",
+  "agents": {"demo-agent": {"address": "127.0.0.1:$agent_grpc",
+             "checks": [{"service_type": "netflow", "service_name": "netflow",
+                         "details": "127.0.0.1:$checker_grpc"}]}},
+  "poll_interval": "500ms",
+  "state_dir": "$state/poller",
+  "metrics_addr": "$poller_metrics",
+  "security": $(security poller agent),
+  "nats_config": {
+    "url": "tls://127.0.0.1:$nats_port",
+    "security": $(security poller nats),
+    "batch_size": 1000,
+    "batch_interval": "1s",
+    "consumers": "flowtail"
+  }
 }
 JSON
 
 bin=build/release/cmd
 pids=()
 stop() {
-    trap - INT TERM
-    kill "${pids[@]}" 2>/dev/null || true
-    wait "${pids[@]}" 2>/dev/null || true
+    trap - INT TERM EXIT
+    # In reverse start order: the traffic first, NATS last, so each hop can finish what it
+    # holds.
+    local i
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        kill "${pids[i]}" 2>/dev/null || true
+        wait "${pids[i]}" 2>/dev/null || true
+    done
+    echo "--- totals (logs in $state/*.log)" >&2
+    grep -h "flows=" "$state/checker.log" 2>/dev/null | tail -1 >&2 || true
+    grep -h "records printed" "$state/flowtail.log" 2>/dev/null | tail -1 >&2 || true
 }
 trap stop INT TERM EXIT
 
-echo "checker: UDP 127.0.0.1:$port, metrics http://$metrics/metrics, config $state/netflow.json" >&2
-echo "flowgen: $rate flows/s from 3 exporters (127.0.0.10 v5, .11 v9, .12 IPFIX); Ctrl-C stops" >&2
-# One readable line per decoded flow: time, protocol, endpoints, counters, exporter.
-"$bin/netflow-checker/serviceradar-netflow-checker" -c "$state/netflow.json" --print > >(
+# start NAME CMD... — a component in the background, its stderr in $state/NAME.log.
+start() {
+    local name=$1
+    shift
+    "$@" 2>>"$state/$name.log" &
+    pids+=($!)
+}
+# wait_ready NAME URL — until URL answers (10 s), else show the component's log and stop.
+wait_ready() {
+    local i
+    for i in $(seq 1 100); do
+        curl -fsS -o /dev/null "$2" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "run.sh: $1 did not start; the end of $state/$1.log:" >&2
+    tail -5 "$state/$1.log" >&2
+    exit 1
+}
+
+start nats nats-server -c "$state/nats/nats.conf"
+wait_ready nats "http://127.0.0.1:$nats_monitor/healthz?js-enabled-only=true"
+start checker "$bin/netflow-checker/serviceradar-netflow-checker" -c "$state/checkers/netflow.json"
+wait_ready checker "http://$checker_metrics/metrics"
+start agent "$bin/agent/serviceradar-agent" -c "$state/agent.json"
+wait_ready agent "http://$agent_metrics/metrics"
+start poller "$bin/poller/serviceradar-poller" -c "$state/poller.json"
+wait_ready poller "http://$poller_metrics/metrics"
+
+cat >&2 <<EOF
+nats-server  tls://127.0.0.1:$nats_port (monitoring http://127.0.0.1:$nats_monitor/jsz)
+checker      NetFlow on UDP 127.0.0.1:$udp, gRPC 127.0.0.1:$checker_grpc, http://$checker_metrics/metrics
+agent        gRPC 127.0.0.1:$agent_grpc, http://$agent_metrics/metrics
+poller       → stream NETFLOW, subject netflow.raw, http://$poller_metrics/metrics
+flowgen      $rate flows/s from 3 exporters (127.0.0.10 v5, .11 v9, .12 IPFIX)
+Each line below is a flow read back from JetStream (batches leave the poller every second
+or every 1000 records). Ctrl-C stops everything.
+EOF
+# One readable line per flow: time, protocol, endpoints, counters, exporter, agent:sequence.
+start flowtail "$bin/flowtail/serviceradar-flowtail" -c "$state/poller.json" > >(
     jq -r --unbuffered '
       def proto: {"1":"ICMP","6":"TCP","17":"UDP","58":"ICMPv6"}[(.protocol|tostring)]
                  // (.protocol|tostring);
       def ep(a; p): if (a|test(":")) then "[\(a)]:\(p)" else "\(a):\(p)" end;
       "\(.last_ms/1000|strftime("%H:%M:%S")) \(.flow_type|.+"     "|.[0:5]) " +
       "\(ep(.src_addr; .src_port)) -> \(ep(.dst_addr; .dst_port)) \(proto) " +
-      "\(.packets) pkts \(.bytes) B  1:\(.sampling_rate)  from \(.exporter)"') &
-pids+=($!)
-sleep 0.5
-"$bin/flowgen/serviceradar-flowgen" --target "127.0.0.1:$port" --protocol mix --exporters 3 \
-    --rate "$rate" --sampling 1 --ipv6-share 20 --start-time "$(date +%s000)" --quiet >/dev/null &
-pids+=($!)
+      "\(.packets) pkts \(.bytes) B  1:\(.sampling_rate)  from \(.exporter)  " +
+      "\(.agent_id):\(.sequence)"')
+start flowgen "$bin/flowgen/serviceradar-flowgen" --target "127.0.0.1:$udp" --protocol mix \
+    --exporters 3 --rate "$rate" --sampling 1 --ipv6-share 20 --start-time "$(date +%s000)" \
+    --quiet
 wait "${pids[@]}"

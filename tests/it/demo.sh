@@ -1,26 +1,37 @@
 #!/usr/bin/env bash
-# demo.sh BUILD_DIR — the README's main command works: ./run.sh starts the checker and
-# flowgen, prints decoded flows from all three export protocols, serves metrics, and stops
-# cleanly on Ctrl-C (SIGINT) with the checker's totals.
+# demo.sh BUILD_DIR — the README's main command works: ./run.sh starts nats-server, the
+# checker, the agent and the poller over mTLS with flowgen traffic; flows of all three export
+# protocols come back out of JetStream (serviceradar-flowtail) and are printed; every
+# component serves metrics; Ctrl-C (SIGINT) stops everything cleanly with the totals.
 source "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
-udp=$(it_free_port udp)
-metrics=$(it_free_port tcp)
-export NF_DEMO_PORT=$udp NF_DEMO_METRICS=127.0.0.1:$metrics NF_DEMO_RATE=300
+mapfile -t ports < <(it_free_port tcp 7)
+export NF_DEMO_PORT=$(it_free_port udp) NF_DEMO_CHECKER_GRPC=${ports[0]}
+export NF_DEMO_AGENT_GRPC=${ports[1]} NF_DEMO_NATS_PORT=${ports[2]} NF_DEMO_NATS_MONITOR=${ports[3]}
+export NF_DEMO_METRICS=127.0.0.1:${ports[4]} NF_DEMO_AGENT_METRICS=${ports[5]}
+export NF_DEMO_POLLER_METRICS=${ports[6]} NF_DEMO_RATE=300 NF_DEMO_STATE=$IT_WORK/state
 # setsid: run.sh gets its own process group, so the SIGINT below reaches only it and its
 # children, as a terminal's Ctrl-C would.
 setsid "$root/run.sh" >"$IT_WORK/out.txt" 2>"$IT_WORK/err.txt" &
 demo=$!
 IT_PIDS+=("$demo")
 it_wait_until '[ "$(grep -c " -> " "$IT_WORK/out.txt")" -ge 60 ]' 240 ||
-    it_fail "no decoded flows printed: $(tail -5 "$IT_WORK/err.txt")"
+    it_fail "no flows came out of the stream: $(tail -5 "$IT_WORK/err.txt"; tail -n 3 "$IT_WORK"/state/*.log)"
 for proto in v5 v9 ipfix; do
     it_wait_until "grep -q ' $proto ' '$IT_WORK/out.txt'" 30 || it_fail "no $proto flow printed"
 done
-curl -fsS "http://127.0.0.1:$metrics/metrics" | grep -q '^netflow_checker_flows_decoded_total [1-9]' ||
-    it_fail "metrics not served"
+grep -q ' demo-agent:[0-9]*$' "$IT_WORK/out.txt" || it_fail "lines do not name agent and sequence"
+curl -fsS "http://$NF_DEMO_METRICS/metrics" | grep -q '^netflow_checker_flows_decoded_total [1-9]' ||
+    it_fail "checker metrics not served"
+curl -fsS "http://127.0.0.1:$NF_DEMO_AGENT_METRICS/metrics" | grep -q '^serviceradar_agent' ||
+    it_fail "agent metrics not served"
+curl -fsS "http://127.0.0.1:$NF_DEMO_POLLER_METRICS/metrics" |
+    grep -q '^serviceradar_poller_records_published_total{agent="demo-agent"} [1-9]' ||
+    it_fail "poller metrics do not show published records"
 kill -INT -- "-$demo"
 wait "$demo" || true
-grep -q "stopping" "$IT_WORK/err.txt" || it_fail "the checker did not stop cleanly: $(tail -3 "$IT_WORK/err.txt")"
-grep -q "decode_errors=0" "$IT_WORK/err.txt" || it_fail "decode errors in the demo"
-echo "PASS demo ($(grep -c ' -> ' "$IT_WORK/out.txt") flows printed)"
+grep -q "decode_errors=0" "$IT_WORK/err.txt" ||
+    it_fail "no clean checker totals: $(tail -3 "$IT_WORK/err.txt")"
+grep -q "records printed" "$IT_WORK/err.txt" || it_fail "no flowtail totals"
+grep -q "stopping" "$IT_WORK/state/checker.log" || it_fail "the checker did not stop cleanly"
+echo "PASS demo ($(grep -c ' -> ' "$IT_WORK/out.txt") flows through the spine and back out of JetStream)"

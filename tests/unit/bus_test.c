@@ -834,14 +834,16 @@ write_tls_conf(server *s, const char *pki)
     fclose(f);
     text[n] = '\0';
 
-    char port[16], cert[512], key[512], ca[512];
+    char port[16], monitor[32], cert[512], key[512], ca[512];
     snprintf(port, sizeof(port), "%d", s->port);
+    snprintf(monitor, sizeof(monitor), "127.0.0.1:%d", free_port());
     snprintf(cert, sizeof(cert), "%s/nats.pem", pki);
     snprintf(key, sizeof(key), "%s/nats-key.pem", pki);
     snprintf(ca, sizeof(ca), "%s/root.pem", pki);
     subst(text, sizeof(text), "NATS_SERVER_NAME", "bus-test-tls");
     subst(text, sizeof(text), "NATS_HOST", "127.0.0.1");
     subst(text, sizeof(text), "NATS_PORT", port);
+    subst(text, sizeof(text), "NATS_MONITOR", monitor);
     subst(text, sizeof(text), "NATS_STORE_DIR", s->store);
     subst(text, sizeof(text), "NATS_CERT_FILE", cert);
     subst(text, sizeof(text), "NATS_KEY_FILE", key);
