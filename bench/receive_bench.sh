@@ -30,7 +30,7 @@ cd "$work"
 tck=$(getconf CLK_TCK)
 cpu_ns() { # user + system CPU of a process, all its threads including exited ones, in ns
     # (/proc/PID/stat fields 14 and 15, clock ticks; the command name may contain spaces)
-    sed 's/^.*) //' /proc/"$1"/stat | awk -v t="$tck" '{ printf "%d\n", ($12 + $13) * 1e9 / t }'
+    sed 's/^.*) //' /proc/"$1"/stat | awk -v t="$tck" '{ printf "%.0f\n", ($12 + $13) * 1e9 / t }'
 }
 metric() {
     curl -fsS "http://127.0.0.1:$mport/metrics" | awk -v n="$1" '$1 == n { print $2 }'

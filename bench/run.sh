@@ -2,7 +2,9 @@
 # bench/run.sh — every benchmark of the project, against its baseline, in one run.
 #
 #   bench/run.sh              decode throughput per core, then loopback ingest (checker vs
-#                             nfcapd on the same replay, and the checker flat out)
+#                             nfcapd on the same replay, and the checker flat out), then the
+#                             spine: UDP → checker → agent → poller → JetStream at 200 k
+#                             flows/s, its drain ceiling, CPU per component, edge memory
 #   bench/run.sh quick        shorter runs (1 s per decode case, 1 M flows per replay)
 #
 # Builds a Release tree in build/release first. Results go to stdout; bench/RESULTS.md
@@ -21,3 +23,5 @@ echo
 build/release/bench/decode_bench "$secs"
 echo
 bench/receive_bench.sh build/release "$flows" 500000
+echo
+bench/spine_bench.sh build/release "$((flows * 2 / 3))" 200000

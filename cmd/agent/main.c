@@ -12,6 +12,7 @@
 
 #include "agent/agent.h"
 #include "base/log.h"
+#include "base/memory.h"
 #include "metrics/metrics.h"
 
 #define COMP "agent"
@@ -26,6 +27,7 @@ warn_key(void *ctx, const char *file, const char *key)
 int
 main(int argc, char **argv)
 {
+    nf_memory_tune();
     const char *path = NF_AGENT_CONFIG_PATH;
     bool path_given = false;
     for (int i = 1; i < argc; i++) {

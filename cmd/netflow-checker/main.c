@@ -22,6 +22,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/memory.h"
 #include "collector/checker_service.h"
 #include "collector/collector.h"
 #include "flow/flow_json.h"
@@ -106,6 +107,7 @@ log_status(nf_collector *c)
 int
 main(int argc, char **argv)
 {
+    nf_memory_tune();
     const char *path = NF_CHECKER_CONFIG_PATH;
     bool path_given = false, print = false;
     for (int i = 1; i < argc; i++) {

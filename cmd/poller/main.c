@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/memory.h"
 #include "metrics/metrics.h"
 #include "poller/poller.h"
 
@@ -27,6 +28,7 @@ warn_key(void *ctx, const char *file, const char *key)
 int
 main(int argc, char **argv)
 {
+    nf_memory_tune();
     const char *path = NF_POLLER_CONFIG_PATH;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {

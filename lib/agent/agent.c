@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../base/addr.h"
+#include "../base/memory.h"
 #include "monitoring.pb-c.h"
 
 #define MAX_CHECKERS 64
@@ -334,6 +335,7 @@ handle_stream(void *ctx, nf_rpc_call *call, const uint8_t *req, size_t req_len, 
                                         req_len, forward_deadline(a, call), relay_chunk, &r, &rs,
                                         &e);
     atomic_fetch_add(&a->forwarded[M_STREAM], 1);
+    nf_memory_release(); /* the relayed chunks are freed: keep the idle agent small */
     if (r.downstream_failed) {
         snprintf(msg, msg_len, "the caller went away");
         return NF_RPC_CANCELLED;

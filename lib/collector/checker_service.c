@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../base/clock.h"
+#include "../base/memory.h"
 #include "../base/parse.h"
 #include "../proto/flowbatch.h"
 #include "monitoring.pb-c.h"
@@ -261,6 +262,9 @@ out:
     nf_flowbatch_writer_free(&w);
     free(buf);
     monitoring__results_request__free_unpacked(in, NULL);
+    /* The batch buffers of this call (and gRPC's copies of them) are free now; give the
+     * memory back so an idle edge host stays small (see base/memory.h). */
+    nf_memory_release();
     return rc;
 }
 

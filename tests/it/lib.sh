@@ -181,8 +181,10 @@ it_security_json() {
     fi
 }
 
-# it_spine DIR [CERTS] — configs for checker, agent and poller in DIR on fresh ports, mTLS
-# when CERTS is given. Sets UDP_PORT, CHECKER_GRPC, AGENT_GRPC and *_METRICS_PORT.
+# it_spine_configs DIR [CERTS] — configs for checker, agent and poller in DIR on fresh ports,
+# mTLS when CERTS is given. Sets UDP_PORT, CHECKER_GRPC, AGENT_GRPC and *_METRICS_PORT.
+# SPINE_* variables override settings (see below); SPINE_CHECKER_EXTRA adds JSON members to
+# the checker's config.
 it_spine_configs() {
     local dir=$1 certs=${2:-}
     mkdir -p "$dir/checkers" "$dir/poller-state"
@@ -198,7 +200,8 @@ it_spine_configs() {
   "metrics_addr": "127.0.0.1:$CHECKER_METRICS_PORT",
   "max_records": ${SPINE_MAX_RECORDS:-500000},
   "state_file": "$dir/checker.state",
-  "security": $(it_security_json "$certs" checker checker.serviceradar)
+  "security": $(it_security_json "$certs" checker checker.serviceradar)${SPINE_CHECKER_EXTRA:+,
+  $SPINE_CHECKER_EXTRA}
 }
 JSON
     cat >"$dir/agent.json" <<JSON

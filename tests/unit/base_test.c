@@ -367,6 +367,30 @@ test_addr_v4_roundtrip(void **state)
     assert_string_equal(out, "255.255.255.255");
 }
 
+/* The hand-written IPv4 formatter agrees with inet_ntop on every octet value in every
+ * position, and on a spread of whole addresses. */
+static void
+test_addr_v4_format_matches_inet_ntop(void **state)
+{
+    (void)state;
+    uint8_t a[16];
+    char got[NF_ADDR_STRLEN], want[INET_ADDRSTRLEN];
+    uint32_t x = 2463534242u; /* xorshift32 state */
+    for (unsigned i = 0; i < 256 * 4 + 100000; i++) {
+        uint8_t v4[4];
+        if (i < 256 * 4) {
+            memset(v4, (int)(i * 7 % 256), sizeof(v4));
+            v4[i / 256] = (uint8_t)(i % 256);
+        } else {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            memcpy(v4, &x, sizeof(v4));
+        }
+        nf_addr_from_v4(a, v4);
+        assert_non_null(inet_ntop(AF_INET, v4, want, sizeof(want)));
+        assert_string_equal(nf_addr_format(a, got), want);
+    }
+}
+
 static void
 test_addr_v6_unspecified(void **state)
 {
@@ -1053,6 +1077,7 @@ main(void)
         cmocka_unit_test(test_size_overflow_refused),
         cmocka_unit_test(test_addr_v4_parsed_as_mapped),
         cmocka_unit_test(test_addr_v4_roundtrip),
+        cmocka_unit_test(test_addr_v4_format_matches_inet_ntop),
         cmocka_unit_test(test_addr_v6_unspecified),
         cmocka_unit_test(test_addr_v6_rfc5952_forms),
         cmocka_unit_test(test_addr_v6_longest_fits_buffer),

@@ -834,7 +834,7 @@ write_tls_conf(server *s, const char *pki)
     fclose(f);
     text[n] = '\0';
 
-    char port[16], monitor[32], cert[512], key[512], ca[512];
+    char port[16], monitor[32], cert[600], key[600], ca[600];
     snprintf(port, sizeof(port), "%d", s->port);
     snprintf(monitor, sizeof(monitor), "127.0.0.1:%d", free_port());
     snprintf(cert, sizeof(cert), "%s/nats.pem", pki);
