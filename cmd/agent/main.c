@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "base/daemon.h"
 #include "base/log.h"
-#include "base/memory.h"
 #include "metrics/metrics.h"
 
 #define COMP "agent"
@@ -27,7 +27,6 @@ warn_key(void *ctx, const char *file, const char *key)
 int
 main(int argc, char **argv)
 {
-    nf_memory_tune();
     const char *path = NF_AGENT_CONFIG_PATH;
     bool path_given = false;
     for (int i = 1; i < argc; i++) {
@@ -49,15 +48,8 @@ main(int argc, char **argv)
         nf_log_error(COMP, "%s", err.msg);
         return 1;
     }
-    nf_log_level level = NF_LOG_INFO;
-    nf_log_parse_level(cfg.log_level, &level);
-    nf_log_set_level(level);
-
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    nf_daemon_begin(cfg.log_level, &stop);
 
     nf_agent_checker checkers[64];
     size_t ncheckers = 0;

@@ -21,8 +21,8 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "base/daemon.h"
 #include "base/log.h"
-#include "base/memory.h"
 #include "collector/checker_service.h"
 #include "collector/collector.h"
 #include "flow/flow_json.h"
@@ -107,7 +107,6 @@ log_status(nf_collector *c)
 int
 main(int argc, char **argv)
 {
-    nf_memory_tune();
     const char *path = NF_CHECKER_CONFIG_PATH;
     bool path_given = false, print = false;
     for (int i = 1; i < argc; i++) {
@@ -131,16 +130,8 @@ main(int argc, char **argv)
         nf_log_error(COMP, "%s", err.msg);
         return 1;
     }
-    nf_log_level level = NF_LOG_INFO;
-    nf_log_parse_level(cfg.log_level, &level);
-    nf_log_set_level(level);
-
-    /* Block the stop signals before any thread starts so only sigtimedwait sees them. */
     sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    nf_daemon_begin(cfg.log_level, &stop_signals);
 
     /* Sequences continue from the wall clock (µs) so a restart never reuses old numbers. */
     nf_ring_config rcfg = {.max_records = cfg.max_records, .retention_ms = cfg.retention_ms,

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/daemon.h"
 #include "base/log.h"
-#include "base/memory.h"
 #include "metrics/metrics.h"
 #include "poller/poller.h"
 
@@ -28,7 +28,6 @@ warn_key(void *ctx, const char *file, const char *key)
 int
 main(int argc, char **argv)
 {
-    nf_memory_tune();
     const char *path = NF_POLLER_CONFIG_PATH;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
@@ -48,15 +47,8 @@ main(int argc, char **argv)
         nf_log_error(COMP, "%s", err.msg);
         return 1;
     }
-    nf_log_level level = NF_LOG_INFO;
-    nf_log_parse_level(cfg.log_level, &level);
-    nf_log_set_level(level);
-
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    nf_daemon_begin(cfg.log_level, &stop);
 
     nf_poller *p = NULL;
     nf_metrics_server *metrics = NULL;

@@ -110,6 +110,23 @@ parse_cursor(const char *text, uint64_t *out)
     return nf_parse_u64(text, 0, UINT64_MAX, out);
 }
 
+/* Decodes a ResultsRequest and its last_sequence; on success *out is the caller's to free
+ * (monitoring__results_request__free_unpacked). */
+static bool
+unpack_results_request(const uint8_t *req, size_t req_len, Monitoring__ResultsRequest **out,
+                       uint64_t *cursor)
+{
+    Monitoring__ResultsRequest *in = monitoring__results_request__unpack(NULL, req_len, req);
+    if (in == NULL)
+        return false;
+    if (!parse_cursor(in->last_sequence, cursor)) {
+        monitoring__results_request__free_unpacked(in, NULL);
+        return false;
+    }
+    *out = in;
+    return true;
+}
+
 static uint32_t
 batch_size(const nf_checker_service *s, uint32_t requested)
 {
@@ -144,13 +161,10 @@ handle_results(void *ctx, nf_rpc_call *call, const uint8_t *req, size_t req_len,
 {
     (void)call;
     nf_checker_service *s = ctx;
-    Monitoring__ResultsRequest *in = monitoring__results_request__unpack(NULL, req_len, req);
+    Monitoring__ResultsRequest *in;
     uint64_t cursor;
-    if (in == NULL || !parse_cursor(in->last_sequence, &cursor)) {
-        if (in != NULL)
-            monitoring__results_request__free_unpacked(in, NULL);
+    if (!unpack_results_request(req, req_len, &in, &cursor))
         return bad_request(s, msg, msg_len, "ResultsRequest: bad message or last_sequence");
-    }
     atomic_fetch_add(&s->results_calls, 1);
     uint32_t b = batch_size(s, in->batch_size);
     nf_flow *buf = malloc(b * sizeof(nf_flow));
@@ -201,13 +215,10 @@ handle_stream(void *ctx, nf_rpc_call *call, const uint8_t *req, size_t req_len, 
               size_t msg_len)
 {
     nf_checker_service *s = ctx;
-    Monitoring__ResultsRequest *in = monitoring__results_request__unpack(NULL, req_len, req);
+    Monitoring__ResultsRequest *in;
     uint64_t cursor;
-    if (in == NULL || !parse_cursor(in->last_sequence, &cursor)) {
-        if (in != NULL)
-            monitoring__results_request__free_unpacked(in, NULL);
+    if (!unpack_results_request(req, req_len, &in, &cursor))
         return bad_request(s, msg, msg_len, "ResultsRequest: bad message or last_sequence");
-    }
     atomic_fetch_add(&s->stream_calls, 1);
     uint32_t b = batch_size(s, in->batch_size);
     nf_flow *buf = malloc(b * sizeof(nf_flow));

@@ -303,7 +303,8 @@ record_to_flow(const Netflow__FlowRecord *r, nf_flow *f)
         ok &= nf_addr_parse(r->src_ip, f->src_addr);
     if (r->dst_addr.len == 0 && r->dst_ip != NULL && r->dst_ip[0] != '\0')
         ok &= nf_addr_parse(r->dst_ip, f->dst_addr);
-    if (r->src_addr.len != 0 || r->dst_addr.len != 0 || (r->src_ip && r->src_ip[0]))
+    if (r->src_addr.len != 0 || r->dst_addr.len != 0 || (r->src_ip && r->src_ip[0]) ||
+        (r->dst_ip && r->dst_ip[0]))
         f->ip_version = nf_addr_is_v4(f->src_addr) && nf_addr_is_v4(f->dst_addr) ? 4 : 6;
     f->src_port = (uint16_t)r->src_port;
     f->dst_port = (uint16_t)r->dst_port;

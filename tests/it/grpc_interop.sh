@@ -29,8 +29,15 @@ it_wait_metric "http://127.0.0.1:$CHECKER_METRICS_PORT/metrics" \
     netflow_checker_ring_appended_total "$flows"
 sleep 1.2 # per-exporter counters in the status are published each second
 
-js "$agent" agent health >health.json || it_fail "health: $(cat health.json)"
-it_expect "agent health" "$(jq -r .status health.json)" SERVING
+for service in "" AgentService monitoring.AgentService; do
+    js "$agent" agent health --service "$service" >health.json ||
+        it_fail "health of '$service': $(cat health.json)"
+    it_expect "agent health of '$service'" "$(jq -r .status health.json)" SERVING
+done
+if js "$agent" agent health --service no.such.Service >health.json; then
+    it_fail "health of an unknown service answered: $(cat health.json)"
+fi
+it_expect "health of an unknown service" "$(jq .code health.json)" 5 # NOT_FOUND
 js "$agent" agent status >status.json || it_fail "GetStatus: $(cat status.json)"
 it_expect "GetStatus available" "$(jq .available status.json)" true
 it_expect "GetStatus: records held" "$(jq .message.ring.held status.json)" "$flows"
@@ -43,6 +50,27 @@ it_expect "StreamResults: consecutive sequences" "$(jq .consecutive stream.json)
 it_expect "StreamResults: final chunk" "$(jq .final stream.json)" true
 it_expect "StreamResults: current_sequence" "$(jq -r .current_sequence stream.json)" \
     "$(jq -r .last_seq stream.json)"
+# GetResults pages through the same records: a batch of the checker's batch_size (1000)
+# after last_sequence, current_sequence = its last record; nothing new at the end.
+first=$(jq -r .first_seq stream.json) last=$(jq -r .last_seq stream.json)
+js "$agent" agent results --last-sequence 0 >page1.json || it_fail "GetResults: $(cat page1.json)"
+it_expect "GetResults: records" "$(jq .records page1.json)" 1000
+it_expect "GetResults: first sequence" "$(jq -r .first_seq page1.json)" "$first"
+it_expect "GetResults: current_sequence" "$(jq -r .current_sequence page1.json)" \
+    "$(jq -r .last_seq page1.json)"
+it_expect "GetResults: has_new_data" "$(jq .has_new_data page1.json)" true
+js "$agent" agent results --last-sequence "$(jq -r .current_sequence page1.json)" >page2.json ||
+    it_fail "GetResults page 2: $(cat page2.json)"
+it_expect "GetResults page 2 follows page 1" "$(jq -r .first_seq page2.json)" \
+    "$(( $(jq -r .last_seq page1.json) + 1 ))"
+js "$agent" agent results --last-sequence "$last" >end.json || it_fail "GetResults at the end"
+it_expect "GetResults at the end: records" "$(jq .records end.json)" 0
+it_expect "GetResults at the end: has_new_data" "$(jq .has_new_data end.json)" false
+it_expect "GetResults at the end: current_sequence" "$(jq -r .current_sequence end.json)" "$last"
+if js "$agent" agent results --last-sequence not-a-number >bad.json; then
+    it_fail "GetResults accepted a bad last_sequence: $(cat bad.json)"
+fi
+it_expect "GetResults with a bad last_sequence" "$(jq .code bad.json)" 3 # INVALID_ARGUMENT
 # The checker answers the same client directly too.
 js "$checker" checker status >status-direct.json || it_fail "checker GetStatus: $(cat status-direct.json)"
 it_expect "checker GetStatus: records held" "$(jq .message.ring.held status-direct.json)" "$flows"
@@ -70,4 +98,4 @@ for target in "agent $agent" "checker $checker"; do
 done
 # ...and still serves the right client afterwards.
 js "$agent" agent health >health2.json || it_fail "health after refusals: $(cat health2.json)"
-echo "PASS grpc_interop (grpc-js: health, GetStatus, StreamResults of $flows records via the agent; refused without a certificate and with another CA's)"
+echo "PASS grpc_interop (grpc-js: health, GetStatus, GetResults, StreamResults of $flows records via the agent; refused without a certificate and with another CA's)"

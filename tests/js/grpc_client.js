@@ -4,10 +4,14 @@
 // code with our C side. Tests use it to check wire compatibility and mTLS refusal.
 //
 //   node grpc_client.js --addr HOST:PORT [--ca FILE] [--cert FILE --key FILE]
-//                       [--server-name NAME] [--details CHECKER] [--timeout-ms N] CALL
+//                       [--server-name NAME] [--details CHECKER] [--timeout-ms N]
+//                       [--service NAME] CALL
 //
-//   CALL  health   grpc.health.v1.Health/Check for "monitoring.AgentService"
+//   CALL  health   grpc.health.v1.Health/Check for --service (default
+//                  "monitoring.AgentService"; "" asks about the server as a whole)
 //         status   monitoring.AgentService/GetStatus (service_type "netflow")
+//         results  monitoring.AgentService/GetResults after --last-sequence (default 0);
+//                  decodes the netflow.FlowBatch
 //         stream   monitoring.AgentService/StreamResults from last_sequence 0; decodes every
 //                  chunk's netflow.FlowBatch
 //
@@ -24,10 +28,14 @@ const protobuf = require('protobufjs');
 const protoDir = path.join(__dirname, '..', '..', 'proto');
 
 function parseArgs(argv) {
-  const opts = { timeoutMs: 10000, details: '', serverName: '' };
+  const opts = {
+    timeoutMs: 10000, details: '', serverName: '', service: 'monitoring.AgentService',
+    lastSequence: '0',
+  };
   const flags = {
     '--addr': 'addr', '--ca': 'ca', '--cert': 'cert', '--key': 'key',
     '--server-name': 'serverName', '--details': 'details', '--timeout-ms': 'timeoutMs',
+    '--service': 'service', '--last-sequence': 'lastSequence',
   };
   for (let i = 0; i < argv.length; i++) {
     const key = flags[argv[i]];
@@ -39,8 +47,8 @@ function parseArgs(argv) {
       throw new Error(`bad argument ${argv[i]}`);
     }
   }
-  if (!opts.addr || !['health', 'status', 'stream'].includes(opts.call)) {
-    throw new Error('usage: grpc_client.js --addr HOST:PORT [...] health|status|stream');
+  if (!opts.addr || !['health', 'status', 'results', 'stream'].includes(opts.call)) {
+    throw new Error('usage: grpc_client.js --addr HOST:PORT [...] health|status|results|stream');
   }
   opts.timeoutMs = Number(opts.timeoutMs);
   return opts;
@@ -73,7 +81,7 @@ function fail(err) {
 function health(opts, creds, options) {
   const { grpc: { health: { v1 } } } = load('health.proto');
   const client = new v1.Health(opts.addr, creds, options);
-  client.Check({ service: 'monitoring.AgentService' }, { deadline: deadline(opts) }, (err, res) => {
+  client.Check({ service: opts.service }, { deadline: deadline(opts) }, (err, res) => {
     if (err) fail(err);
     console.log(JSON.stringify({ ok: true, status: res.status }));
     client.close();
@@ -103,9 +111,30 @@ function status(opts, creds, options) {
   });
 }
 
+function flowBatchType() {
+  return protobuf.loadSync(path.join(protoDir, 'netflow.proto')).lookupType('netflow.FlowBatch');
+}
+
+function results(opts, creds, options) {
+  const FlowBatch = flowBatchType();
+  const client = agentClient(opts, creds, options);
+  const req = Object.assign(request(opts), { last_sequence: opts.lastSequence });
+  client.GetResults(req, { deadline: deadline(opts) }, (err, res) => {
+    if (err) fail(err);
+    const batch = FlowBatch.toObject(FlowBatch.decode(res.data), { longs: String });
+    const records = batch.records || [];
+    console.log(JSON.stringify({
+      ok: true, available: res.available, has_new_data: res.has_new_data,
+      current_sequence: res.current_sequence, records: records.length,
+      first_seq: batch.firstSeq || '0', last_seq: batch.lastSeq || '0',
+      dropped_before: batch.droppedBefore || '0', // protobufjs names fields in camelCase
+    }));
+    client.close();
+  });
+}
+
 function stream(opts, creds, options) {
-  const root = protobuf.loadSync(path.join(protoDir, 'netflow.proto'));
-  const FlowBatch = root.lookupType('netflow.FlowBatch');
+  const FlowBatch = flowBatchType();
   const client = agentClient(opts, creds, options);
   const req = Object.assign(request(opts), { last_sequence: '0' });
   const out = { ok: true, chunks: 0, records: 0, bytes: '0', packets: '0', final: false,
@@ -147,7 +176,7 @@ function main() {
     process.exit(2);
   }
   const { creds, options } = credentials(opts);
-  ({ health, status, stream })[opts.call](opts, creds, options);
+  ({ health, status, results, stream })[opts.call](opts, creds, options);
 }
 
 main();

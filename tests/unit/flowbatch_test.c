@@ -174,6 +174,36 @@ test_record_without_addresses(void **state)
     nf_flowbatch_writer_free(&w);
 }
 
+/* A record from another encoder with only the PRD's dst_ip text (found by fuzz_flowbatch):
+ * the address is kept and the record counts as addressed, so re-encoding keeps it too. */
+static void
+test_text_destination_only(void **state)
+{
+    (void)state;
+    Netflow__FlowRecord r = NETFLOW__FLOW_RECORD__INIT;
+    r.dst_ip = "2001:db8::9";
+    r.bytes = 40;
+    Netflow__FlowRecord *recs[] = {&r};
+    Netflow__FlowBatch b = NETFLOW__FLOW_BATCH__INIT;
+    b.n_records = 1;
+    b.records = recs;
+    uint8_t buf[256];
+    size_t len = netflow__flow_batch__pack(&b, buf), n;
+    nf_flowbatch_header h;
+    nf_flow f, again;
+    assert_int_equal(nf_flowbatch_decode(buf, len, &h, &f, NULL, 1, &n, NULL), NF_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(f.ip_version, 6);
+    char text[NF_ADDR_STRLEN];
+    assert_string_equal(nf_addr_format(f.dst_addr, text), "2001:db8::9");
+    nf_flowbatch_writer w = {0};
+    assert_true(nf_flowbatch_add(&w, &f, 1, NF_FLOWBATCH_MAX_BYTES));
+    const uint8_t *msg = nf_flowbatch_finish(&w, NULL, NULL, 0, &len);
+    assert_int_equal(nf_flowbatch_decode(msg, len, &h, &again, NULL, 1, &n, NULL), NF_OK);
+    assert_memory_equal(&again, &f, sizeof(f));
+    nf_flowbatch_writer_free(&w);
+}
+
 static void
 test_malformed_refused(void **state)
 {
@@ -217,6 +247,7 @@ main(void)
         cmocka_unit_test(test_prd_text_fields),
         cmocka_unit_test(test_byte_budget_and_peek),
         cmocka_unit_test(test_record_without_addresses),
+        cmocka_unit_test(test_text_destination_only),
         cmocka_unit_test(test_malformed_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

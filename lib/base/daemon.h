@@ -1,0 +1,15 @@
+/* daemon.h — what every daemon's main() does once its config is loaded, before it starts a
+ * thread: allocator settings (memory.h), the log level from the config, and the stop
+ * signals (SIGINT, SIGTERM) blocked, so that threads created afterwards inherit the mask
+ * and only the main thread's sigwait/sigtimedwait on *stop_signals ever sees them.
+ */
+#ifndef NFX_LIB_BASE_DAEMON_H
+#define NFX_LIB_BASE_DAEMON_H
+
+#include <signal.h>
+
+/* log_level: the config's text ("debug", "info", "warn", "error"; anything else keeps
+ * info — config validation has refused it already). Fills *stop_signals. */
+void nf_daemon_begin(const char *log_level, sigset_t *stop_signals);
+
+#endif
