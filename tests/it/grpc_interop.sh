@@ -2,7 +2,8 @@
 # grpc_interop.sh BUILD_DIR — an independent gRPC client (grpc-js, tests/js/grpc_client.js,
 # with the .proto files) talks to the agent and the checker over mTLS:
 #   - health, GetStatus and StreamResults through the agent return what flowgen sent;
-#   - a client with no certificate, or with one from another CA, is refused by both.
+#   - a client with no certificate, or with one from another CA, is refused by both;
+#   - both speak TLS 1.3 only (openssl s_client).
 source "$(dirname "$0")/lib.sh"
 cd "$IT_WORK"
 it_certs certs
@@ -95,6 +96,24 @@ for target in "agent $agent" "checker $checker"; do
         it_fail "$name served a plaintext client: $(cat plain.json)"
     fi
     it_note "$name refused: no cert ($(jq -r .details nocert.json)); other CA ($(jq -r .details othercert.json))"
+done
+# TLS 1.3 only: a TLS 1.2 handshake with a valid client certificate fails, 1.3 succeeds.
+for target in "agent $agent" "checker $checker"; do
+    set -- $target
+    for v in tls1_2 tls1_3; do
+        # The exit status says little (the server drops a peer that sends no HTTP/2
+        # preface, sometimes before s_client is done); the handshake summary says it all.
+        timeout 10 openssl s_client -connect "$2" -"$v" -cert certs/poller.pem \
+            -key certs/poller-key.pem -CAfile certs/root.pem -alpn h2 </dev/null \
+            >"$1-$v.txt" 2>&1 || true
+        if [ "$v" = tls1_2 ]; then
+            grep -aq "^New, (NONE), Cipher is (NONE)" "$1-$v.txt" ||
+                it_fail "$1 completed a TLS 1.2 handshake: $(grep -a Cipher "$1-$v.txt")"
+        else
+            grep -aq "^New, TLSv1.3, Cipher is TLS_" "$1-$v.txt" ||
+                it_fail "$1: TLS 1.3 handshake failed: $(tail -3 "$1-$v.txt")"
+        fi
+    done
 done
 # ...and still serves the right client afterwards.
 js "$agent" agent health >health2.json || it_fail "health after refusals: $(cat health2.json)"
