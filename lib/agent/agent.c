@@ -10,8 +10,11 @@
 #include <string.h>
 
 #include "../base/addr.h"
+#include "../base/log.h"
 #include "../base/memory.h"
 #include "monitoring.pb-c.h"
+
+#define COMP "agent"
 
 #define MAX_CHECKERS 64
 /* Longest a forwarded call may take when the caller gave no deadline. */
@@ -61,15 +64,25 @@ normalise_address(const char *text, char *out, size_t n)
     return true;
 }
 
-static bool
-checker_from_json(const char *name, json_t *root, nf_agent_checker *c)
+/* What a file in checkers_dir is to the agent. */
+typedef enum { CHECKER_OK, CHECKER_NOT_GRPC, CHECKER_BAD_ADDRESS } checker_kind;
+
+/* A checker config names its gRPC address in grpc_listen_addr (ours) or address
+ * (ServiceRadar's other checkers); a file with neither is some other service's config. */
+static checker_kind
+checker_from_json(const char *name, json_t *root, nf_agent_checker *c, const char **key)
 {
-    json_t *addr = json_object_get(root, "grpc_listen_addr");
-    if (!json_is_string(addr))
-        addr = json_object_get(root, "address");
+    *key = "grpc_listen_addr";
+    json_t *addr = json_object_get(root, *key);
+    if (addr == NULL) {
+        *key = "address";
+        addr = json_object_get(root, *key);
+    }
+    if (addr == NULL || (json_is_string(addr) && json_string_value(addr)[0] == '\0'))
+        return CHECKER_NOT_GRPC; /* "" turns the checker's gRPC side off */
     if (!json_is_string(addr) ||
         !normalise_address(json_string_value(addr), c->address, sizeof(c->address)))
-        return false;
+        return CHECKER_BAD_ADDRESS;
     snprintf(c->name, sizeof(c->name), "%s", name);
     json_t *sec = json_object_get(root, "security");
     json_t *sn = json_object_get(sec, "server_name");
@@ -77,7 +90,7 @@ checker_from_json(const char *name, json_t *root, nf_agent_checker *c)
     snprintf(c->server_name, sizeof(c->server_name), "%s",
              json_is_string(sn) ? json_string_value(sn) : "");
     c->tls = json_is_string(mode) && strcmp(json_string_value(mode), "mtls") == 0;
-    return true;
+    return CHECKER_OK;
 }
 
 nf_status
@@ -104,8 +117,19 @@ nf_agent_checkers_load(const char *dir, nf_agent_checker *out, size_t max, size_
                             jerr.text);
             break;
         }
-        if (*n_out < max && json_is_object(root) && checker_from_json(name, root, &out[*n_out]))
-            (*n_out)++;
+        nf_agent_checker c;
+        const char *key = "";
+        checker_kind kind = json_is_object(root) ? checker_from_json(name, root, &c, &key)
+                                                 : CHECKER_NOT_GRPC;
+        if (kind == CHECKER_BAD_ADDRESS)
+            st = nf_cfg_json_error(err, path, key, "expected the checker's gRPC host:port");
+        else if (kind == CHECKER_NOT_GRPC)
+            nf_log_warn(COMP, "%s: no grpc_listen_addr or address: not a gRPC checker, skipped",
+                        path);
+        else if (*n_out == max)
+            nf_log_warn(COMP, "%s: more than %zu checkers, skipped", path, max);
+        else
+            out[(*n_out)++] = c;
         json_decref(root);
     }
     closedir(d);

@@ -51,9 +51,10 @@ typedef struct nf_agent_checker {
     bool tls;             /* the checker's security.mode is mtls */
 } nf_agent_checker;
 
-/* Reads every *.json in dir; files without a gRPC address are skipped (noted in skipped,
- * may be NULL). Returns the number of checkers written to out (at most max). Errors
- * (unreadable dir, malformed JSON) name the file. */
+/* Reads every *.json in dir into out (at most max; *n_out = how many). A file without
+ * grpc_listen_addr or address (another service's config) or beyond max is skipped with a
+ * warning. Errors name the file (and the key): unreadable dir, malformed JSON, an address
+ * that is not host:port. */
 nf_status nf_agent_checkers_load(const char *dir, nf_agent_checker *out, size_t max,
                                  size_t *n_out, nf_err *err);
 

@@ -14,6 +14,8 @@
 //                  decodes the netflow.FlowBatch
 //         stream   monitoring.AgentService/StreamResults from last_sequence 0; decodes every
 //                  chunk's netflow.FlowBatch
+//         raw      --method /pkg.Service/Method with --hex BYTES as the request message,
+//                  as they are (tests send malformed requests with it)
 //
 // Without --ca the channel is plaintext. Prints one JSON line and exits 0 on success; on an
 // RPC error prints {"ok": false, "code": ..., "details": ...} and exits 1.
@@ -30,12 +32,13 @@ const protoDir = path.join(__dirname, '..', '..', 'proto');
 function parseArgs(argv) {
   const opts = {
     timeoutMs: 10000, details: '', serverName: '', service: 'monitoring.AgentService',
-    lastSequence: '0',
+    lastSequence: '0', method: '', hex: '',
   };
   const flags = {
     '--addr': 'addr', '--ca': 'ca', '--cert': 'cert', '--key': 'key',
     '--server-name': 'serverName', '--details': 'details', '--timeout-ms': 'timeoutMs',
-    '--service': 'service', '--last-sequence': 'lastSequence',
+    '--service': 'service', '--last-sequence': 'lastSequence', '--method': 'method',
+    '--hex': 'hex',
   };
   for (let i = 0; i < argv.length; i++) {
     const key = flags[argv[i]];
@@ -47,8 +50,8 @@ function parseArgs(argv) {
       throw new Error(`bad argument ${argv[i]}`);
     }
   }
-  if (!opts.addr || !['health', 'status', 'results', 'stream'].includes(opts.call)) {
-    throw new Error('usage: grpc_client.js --addr HOST:PORT [...] health|status|results|stream');
+  if (!opts.addr || !['health', 'status', 'results', 'stream', 'raw'].includes(opts.call)) {
+    throw new Error('usage: grpc_client.js --addr HOST:PORT [...] health|status|results|stream|raw');
   }
   opts.timeoutMs = Number(opts.timeoutMs);
   return opts;
@@ -167,6 +170,17 @@ function stream(opts, creds, options) {
   });
 }
 
+function raw(opts, creds, options) {
+  const client = new grpc.Client(opts.addr, creds, options);
+  const same = (b) => b;
+  client.makeUnaryRequest(opts.method, same, same, Buffer.from(opts.hex, 'hex'),
+    { deadline: deadline(opts) }, (err, res) => {
+      if (err) fail(err);
+      console.log(JSON.stringify({ ok: true, bytes: res.length }));
+      client.close();
+    });
+}
+
 function main() {
   let opts;
   try {
@@ -176,7 +190,7 @@ function main() {
     process.exit(2);
   }
   const { creds, options } = credentials(opts);
-  ({ health, status, results, stream })[opts.call](opts, creds, options);
+  ({ health, status, results, stream, raw })[opts.call](opts, creds, options);
 }
 
 main();
