@@ -27,6 +27,7 @@ apt_packages=(
     libmicrohttpd-dev                                          # /metrics endpoint
     libgrpc-dev protobuf-c-compiler libprotobuf-c-dev          # gRPC (C core) + protobuf-c
     libnats-dev nats-server openssl                            # JetStream client, server, certs
+    clickhouse-server clickhouse-client libcurl4-openssl-dev    # hot tier (HTTP interface)
     tshark nfdump softflowd                                    # decoding oracles, real exporter, bench baseline
     jq procps                                                  # test and benchmark glue
 )
