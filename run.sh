@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
-# run.sh — the main job, as far as the system exists: the whole edge-to-bus spine on this
-# machine, every hop over mTLS, with demo traffic:
+# run.sh — the main job, as far as the system exists: the edge-to-bus spine and the
+# ClickHouse hot tier on this machine, every hop over mTLS, with demo traffic:
 #
 #   flowgen ──UDP──▶ netflow-checker ──gRPC──▶ agent ──gRPC──▶ poller ──▶ NATS JetStream
 #   (NetFlow v5, v9, IPFIX from              (AgentService)         (stream NETFLOW,
 #    three simulated exporters)                                      subject netflow.raw)
+#                                                                          │
+#                                  ClickHouse (netflow.*) ◀── netflow-clickhouse writer
 #
-# and serviceradar-flowtail reading the stream back, printing one line per flow as it
-# arrives in JetStream. Ctrl-C stops everything and prints what the checker received and
-# what came out of the stream.
+# serviceradar-flowtail reads the stream back and prints one line per flow as it arrives in
+# JetStream; every 10 s a line says how many flows ClickHouse holds and the top talkers.
+# Ctrl-C stops everything and prints what the checker received, what came out of the stream
+# and what ClickHouse stored.
 #
 #   ./run.sh
 #   NF_DEMO_RATE=2000 ./run.sh           flows per second (default 20)
 #
 # Ports (all on 127.0.0.1, each overridable): NetFlow UDP NF_DEMO_PORT=2055, checker gRPC
 # NF_DEMO_CHECKER_GRPC=50057, agent gRPC NF_DEMO_AGENT_GRPC=50051, NATS NF_DEMO_NATS_PORT=4222
-# (monitoring NF_DEMO_NATS_MONITOR=8222), metrics: checker NF_DEMO_METRICS=127.0.0.1:9191,
-# agent NF_DEMO_AGENT_METRICS=9193, poller NF_DEMO_POLLER_METRICS=9194.
+# (monitoring NF_DEMO_NATS_MONITOR=8222), ClickHouse HTTP NF_DEMO_CH_HTTP=8123 and native
+# NF_DEMO_CH_TCP=9000, metrics: checker NF_DEMO_METRICS=127.0.0.1:9191, agent
+# NF_DEMO_AGENT_METRICS=9193, poller NF_DEMO_POLLER_METRICS=9194, writer
+# NF_DEMO_WRITER_METRICS=9195. ClickHouse's users and their passwords are in
+# $state/clickhouse/passwords.
 # State (configs, certificates, logs, JetStream data, cursors) lives in NF_DEMO_STATE
 # (default .run/) and is reused by the next run.
 set -euo pipefail
@@ -25,7 +31,8 @@ cd "$(dirname "$0")"
 scripts/setup.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$(nproc)" --target serviceradar-netflow-checker \
-    serviceradar-agent serviceradar-poller serviceradar-flowtail serviceradar-flowgen >/dev/null
+    serviceradar-agent serviceradar-poller serviceradar-flowtail serviceradar-flowgen \
+    serviceradar-netflow-clickhouse >/dev/null
 
 udp=${NF_DEMO_PORT:-2055}
 checker_grpc=${NF_DEMO_CHECKER_GRPC:-50057}
@@ -35,11 +42,23 @@ nats_monitor=${NF_DEMO_NATS_MONITOR:-8222}
 checker_metrics=${NF_DEMO_METRICS:-127.0.0.1:9191}
 agent_metrics=127.0.0.1:${NF_DEMO_AGENT_METRICS:-9193}
 poller_metrics=127.0.0.1:${NF_DEMO_POLLER_METRICS:-9194}
+writer_metrics=127.0.0.1:${NF_DEMO_WRITER_METRICS:-9195}
+ch_http=${NF_DEMO_CH_HTTP:-8123}
+ch_tcp=${NF_DEMO_CH_TCP:-9000}
 rate=${NF_DEMO_RATE:-20}
 state=$(mkdir -p "${NF_DEMO_STATE:-.run}" && cd "${NF_DEMO_STATE:-.run}" && pwd)
 certs=$state/certs
-mkdir -p "$state/checkers" "$state/poller" "$state/nats"
-scripts/certs.sh "$certs" checker agent poller nats >/dev/null
+mkdir -p "$state/checkers" "$state/poller" "$state/nats" "$state/clickhouse"
+scripts/certs.sh "$certs" checker agent poller nats clickhouse-writer >/dev/null
+# ClickHouse passwords: made once, kept with the data (users.xml stores only their hashes).
+if [ ! -f "$state/clickhouse/passwords" ]; then
+    (umask 077 && printf 'writer=%s\nreader=%s\n' "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" \
+        "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" >"$state/clickhouse/passwords")
+fi
+ch_writer_pw=$(sed -n 's/^writer=//p' "$state/clickhouse/passwords")
+ch_reader_pw=$(sed -n 's/^reader=//p' "$state/clickhouse/passwords")
+scripts/clickhouse-config.sh "$state/clickhouse" "$ch_http" "$ch_tcp" "$ch_writer_pw" \
+    "$ch_reader_pw" >/dev/null
 
 # security COMPONENT NAME — a ServiceRadar mTLS block with COMPONENT's certificate; NAME is
 # the server's name: the peer's for a client, its own for a server (the agent dials the
@@ -90,13 +109,26 @@ cat >"$state/poller.json" <<JSON
     "security": $(security poller nats),
     "batch_size": 1000,
     "batch_interval": "1s",
-    "consumers": "flowtail"
+    "consumers": "flowtail,clickhouse"
   }
+}
+JSON
+cat >"$state/netflow-clickhouse.json" <<JSON
+{
+  "nats_url": "tls://127.0.0.1:$nats_port",
+  "security": $(security clickhouse-writer nats),
+  "clickhouse_url": "http://127.0.0.1:$ch_http",
+  "clickhouse_user": "netflow_writer",
+  "clickhouse_password": "$ch_writer_pw",
+  "batch_size": 10000,
+  "batch_interval": "1s",
+  "metrics_addr": "$writer_metrics"
 }
 JSON
 
 bin=build/release/cmd
 pids=()
+stored=
 stop() {
     trap - INT TERM EXIT
     # In reverse start order: the traffic first, NATS last, so each hop can finish what it
@@ -109,6 +141,7 @@ stop() {
     echo "--- totals (logs in $state/*.log)" >&2
     grep -h "flows=" "$state/checker.log" 2>/dev/null | tail -1 >&2 || true
     grep -h "records printed" "$state/flowtail.log" 2>/dev/null | tail -1 >&2 || true
+    [ -n "$stored" ] && echo "clickhouse: $stored flows stored in netflow.netflow" >&2 || true
 }
 trap stop INT TERM EXIT
 
@@ -119,10 +152,11 @@ start() {
     "$@" 2>>"$state/$name.log" &
     pids+=($!)
 }
-# wait_ready NAME URL — until URL answers (10 s), else show the component's log and stop.
+# wait_ready NAME URL [TENTHS] — until URL answers (10 s), else show the component's log
+# and stop.
 wait_ready() {
     local i
-    for i in $(seq 1 100); do
+    for i in $(seq 1 "${3:-100}"); do
         curl -fsS -o /dev/null "$2" 2>/dev/null && return 0
         sleep 0.1
     done
@@ -133,18 +167,25 @@ wait_ready() {
 
 start nats nats-server -c "$state/nats/nats.conf"
 wait_ready nats "http://127.0.0.1:$nats_monitor/healthz?js-enabled-only=true"
+start clickhouse clickhouse-server --config-file="$state/clickhouse/config.xml"
+wait_ready clickhouse "http://127.0.0.1:$ch_http/ping" 600
 start checker "$bin/netflow-checker/serviceradar-netflow-checker" -c "$state/checkers/netflow.json"
 wait_ready checker "http://$checker_metrics/metrics"
 start agent "$bin/agent/serviceradar-agent" -c "$state/agent.json"
 wait_ready agent "http://$agent_metrics/metrics"
 start poller "$bin/poller/serviceradar-poller" -c "$state/poller.json"
 wait_ready poller "http://$poller_metrics/metrics"
+start writer "$bin/netflow-clickhouse/serviceradar-netflow-clickhouse" \
+    -c "$state/netflow-clickhouse.json"
+wait_ready writer "http://$writer_metrics/metrics"
 
 cat >&2 <<EOF
 nats-server  tls://127.0.0.1:$nats_port (monitoring http://127.0.0.1:$nats_monitor/jsz)
 checker      NetFlow on UDP 127.0.0.1:$udp, gRPC 127.0.0.1:$checker_grpc, http://$checker_metrics/metrics
 agent        gRPC 127.0.0.1:$agent_grpc, http://$agent_metrics/metrics
 poller       → stream NETFLOW, subject netflow.raw, http://$poller_metrics/metrics
+writer       → ClickHouse http://127.0.0.1:$ch_http database netflow, http://$writer_metrics/metrics
+               (query it: curl -H 'X-ClickHouse-User: netflow_reader' -H "X-ClickHouse-Key: \$(sed -n 's/^reader=//p' $state/clickhouse/passwords)" http://127.0.0.1:$ch_http/ --data-binary 'SELECT src_ip, sum(bytes) FROM netflow.netflow GROUP BY src_ip ORDER BY 2 DESC LIMIT 10')
 flowgen      $rate flows/s from 3 exporters (127.0.0.10 v5, .11 v9, .12 IPFIX)
 Each line below is a flow read back from JetStream (batches leave the poller every second
 or every 1000 records). Ctrl-C stops everything.
@@ -162,4 +203,18 @@ start flowtail "$bin/flowtail/serviceradar-flowtail" -c "$state/poller.json" > >
 start flowgen "$bin/flowgen/serviceradar-flowgen" --target "127.0.0.1:$udp" --protocol mix \
     --exporters 3 --rate "$rate" --sampling 1 --ipv6-share 20 --start-time "$(date +%s000)" \
     --quiet
+
+# ch SQL — a query as the read-only user (TabSeparated answer).
+ch() {
+    curl -fsS -H "X-ClickHouse-User: netflow_reader" -H "X-ClickHouse-Key: $ch_reader_pw" \
+        "http://127.0.0.1:$ch_http/" --data-binary "$1" 2>/dev/null
+}
+while kill -0 "${pids[-1]}" 2>/dev/null; do
+    sleep 10
+    stored=$(ch "SELECT count() FROM netflow.netflow") || continue
+    top=$(ch "SELECT concat(src_ip, ' ', formatReadableSize(sum(bytes))) FROM netflow.netflow
+              WHERE timestamp >= now() - 300 GROUP BY src_ip ORDER BY sum(bytes) DESC LIMIT 3" |
+        paste -sd, -)
+    echo "clickhouse: $stored flows stored; top sources, last 5 min: ${top:-none yet}" >&2
+done
 wait "${pids[@]}"

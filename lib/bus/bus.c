@@ -547,6 +547,18 @@ want_duplicates_ns(const nf_stream_config *cfg)
     return clamp_ms(cfg->duplicate_window_ms) * 1000000;
 }
 
+static jsRetentionPolicy
+want_retention(const nf_stream_config *cfg)
+{
+    return cfg->limits_retention ? js_LimitsPolicy : js_InterestPolicy;
+}
+
+static int64_t
+want_max_age_ns(const nf_stream_config *cfg)
+{
+    return clamp_ms(cfg->max_age_ms) * 1000000;
+}
+
 /* Checks an existing stream against cfg and updates the limits that may change. */
 static nf_status
 check_stream(nf_bus *b, const nf_stream_config *cfg, const jsStreamInfo *si, nf_err *err)
@@ -555,12 +567,17 @@ check_stream(nf_bus *b, const nf_stream_config *cfg, const jsStreamInfo *si, nf_
     if (have == NULL)
         return nf_err_set(err, NF_EUPSTREAM, "stream '%s': server sent no configuration",
                           cfg->name);
-    if (have->Retention != js_InterestPolicy)
+    if (have->Retention != want_retention(cfg))
         return nf_err_set(err, NF_EINVAL,
-                          "stream '%s' exists with %s retention, but Interest retention is "
-                          "required (each durable consumer must see every message); delete "
-                          "the stream (nats stream rm %s) or migrate it, then restart",
-                          cfg->name, retention_name(have->Retention), cfg->name);
+                          "stream '%s' exists with %s retention, but %s retention is "
+                          "required%s; delete the stream (nats stream rm %s) or migrate it, "
+                          "then restart",
+                          cfg->name, retention_name(have->Retention),
+                          retention_name(want_retention(cfg)),
+                          cfg->limits_retention
+                              ? ""
+                              : " (each durable consumer must see every message)",
+                          cfg->name);
     if (!same_subjects(cfg, have)) {
         char a[96], w[96];
         return nf_err_set(err, NF_EINVAL,
@@ -575,13 +592,14 @@ check_stream(nf_bus *b, const nf_stream_config *cfg, const jsStreamInfo *si, nf_
     jsDiscardPolicy discard = cfg->discard_new ? js_DiscardNew : js_DiscardOld;
     int64_t dup = want_duplicates_ns(cfg);
     bool update = have->MaxBytes != want_max_bytes(cfg) || have->Discard != discard ||
-                  (dup != 0 && have->Duplicates != dup);
+                  (dup != 0 && have->Duplicates != dup) || have->MaxAge != want_max_age_ns(cfg);
     if (!update)
         return NF_OK;
 
     jsStreamConfig uc = *have; /* shallow: the strings stay owned by si during the call */
     uc.MaxBytes = want_max_bytes(cfg);
     uc.Discard = discard;
+    uc.MaxAge = want_max_age_ns(cfg);
     if (dup != 0)
         uc.Duplicates = dup;
     jsOptions jo = api_opts(b);
@@ -615,7 +633,8 @@ nf_bus_ensure_stream(nf_bus *b, const nf_stream_config *cfg, nf_err *err)
         sc.Name = cfg->name;
         sc.Subjects = (const char **)cfg->subjects;
         sc.SubjectsLen = (int)cfg->nsubjects;
-        sc.Retention = js_InterestPolicy;
+        sc.Retention = want_retention(cfg);
+        sc.MaxAge = want_max_age_ns(cfg);
         sc.Storage = js_FileStorage;
         sc.MaxBytes = want_max_bytes(cfg);
         sc.Discard = cfg->discard_new ? js_DiscardNew : js_DiscardOld;
@@ -668,6 +687,14 @@ nf_status
 nf_bus_publish(nf_bus *b, const char *subject, const void *data, size_t len, const char *msg_id,
                uint64_t timeout_ms, nf_pub_ack *ack, nf_err *err)
 {
+    return nf_bus_publish_headers(b, subject, data, len, msg_id, NULL, 0, timeout_ms, ack, err);
+}
+
+nf_status
+nf_bus_publish_headers(nf_bus *b, const char *subject, const void *data, size_t len,
+                       const char *msg_id, const char *const *headers, size_t nheaders,
+                       uint64_t timeout_ms, nf_pub_ack *ack, nf_err *err)
+{
     if (b == NULL || empty(subject) || (data == NULL && len > 0))
         return nf_err_set(err, NF_EINVAL, "nf_bus_publish: bad arguments");
     const char *id = msg_id != NULL ? msg_id : "-";
@@ -686,6 +713,8 @@ nf_bus_publish(nf_bus *b, const char *subject, const void *data, size_t len, con
     natsStatus s = natsMsg_Create(&m, subject, NULL, (const char *)data, (int)len);
     if (s == NATS_OK && msg_id != NULL)
         s = natsMsgHeader_Set(m, NF_BUS_MSG_ID_HEADER, msg_id);
+    for (size_t i = 0; s == NATS_OK && i < nheaders; i++)
+        s = natsMsgHeader_Set(m, headers[2 * i], headers[2 * i + 1]);
     if (s != NATS_OK) {
         st = bus_fail(err, s, 0, "%s: building the message", what);
         natsMsg_Destroy(m);
@@ -744,12 +773,13 @@ check_consumer(nf_bus *b, const char *stream, const char *durable, const char *f
                           "it or fix the config",
                           durable, stream, empty(have->FilterSubject) ? "" : have->FilterSubject,
                           empty(filter) ? "" : filter);
-    bool update = have->AckWait != ack_wait_ns ||
+    bool update = (ack_wait_ns != 0 && have->AckWait != ack_wait_ns) ||
                   (max_ack_pending > 0 && have->MaxAckPending != max_ack_pending);
     if (!update)
         return NF_OK;
     jsConsumerConfig uc = *have; /* shallow: strings stay owned by ci during the call */
-    uc.AckWait = ack_wait_ns;
+    if (ack_wait_ns != 0)
+        uc.AckWait = ack_wait_ns;
     if (max_ack_pending > 0)
         uc.MaxAckPending = max_ack_pending;
     jsOptions jo = api_opts(b);
@@ -765,7 +795,7 @@ nf_bus_consumer_ensure(nf_bus *b, const char *stream, const char *durable,
                        const char *filter_subject, uint64_t ack_wait_ms, int max_ack_pending,
                        nf_err *err)
 {
-    if (b == NULL || empty(stream) || empty(durable) || ack_wait_ms == 0)
+    if (b == NULL || empty(stream) || empty(durable))
         return nf_err_set(err, NF_EINVAL, "nf_bus_consumer_ensure: bad arguments");
     if (strpbrk(durable, ".*> \t") != NULL)
         return nf_err_set(err, NF_EINVAL, "durable name '%s' contains '.', '*', '>' or space",
@@ -774,7 +804,9 @@ nf_bus_consumer_ensure(nf_bus *b, const char *stream, const char *durable,
     if (st != NF_OK)
         return st;
 
-    int64_t ack_wait_ns = clamp_ms(ack_wait_ms) * 1000000;
+    /* 0: create with JetStream's default (30 s) and leave an existing durable's alone, so a
+     * publisher that only makes sure the durable exists never overrides its owner. */
+    int64_t ack_wait_ns = ack_wait_ms != 0 ? clamp_ms(ack_wait_ms) * 1000000 : 0;
     jsOptions jo = api_opts(b);
     jsErrCode jerr = 0;
     jsConsumerInfo *ci = NULL;
@@ -789,7 +821,7 @@ nf_bus_consumer_ensure(nf_bus *b, const char *stream, const char *durable,
         cc.DeliverPolicy = js_DeliverAll;
         cc.AckPolicy = js_AckExplicit;
         cc.ReplayPolicy = js_ReplayInstant;
-        cc.AckWait = ack_wait_ns;
+        cc.AckWait = ack_wait_ns != 0 ? ack_wait_ns : 30 * 1000000000LL;
         if (max_ack_pending > 0)
             cc.MaxAckPending = max_ack_pending;
         if (!empty(filter_subject))
@@ -1020,6 +1052,16 @@ nf_status
 nf_bus_term(nf_bus_consumer *c, nf_bus_msg *m, nf_err *err)
 {
     return settle(c, m, SETTLE_TERM, 0, err);
+}
+
+const char *
+nf_bus_msg_header(const nf_bus_msg *m, const char *name)
+{
+    const char *v = NULL;
+    if (m == NULL || m->handle == NULL || name == NULL ||
+        natsMsgHeader_Get((natsMsg *)m->handle, name, &v) != NATS_OK)
+        return NULL;
+    return v;
 }
 
 void

@@ -110,12 +110,15 @@ typedef struct nf_stream_config {
     uint64_t duplicate_window_ms;  /* de-dup window for Nats-Msg-Id; 0 = server default 2m */
     int replicas;                  /* 1 on a single server, 3 on a cluster; 0 = 1. Only used
                                       when creating: an existing stream keeps its own */
+    bool limits_retention;         /* false: Interest retention (the data streams); true:
+                                      Limits (kept until max_bytes/max_age, e.g. dead letters) */
+    uint64_t max_age_ms;           /* drop messages older than this; 0 = no age limit */
 } nf_stream_config;
 
-/* Creates the stream (file storage, Interest retention), or checks an existing one:
- * refuses an existing stream with WorkQueue or Limits retention or with other subjects
- * (NF_EINVAL, the message says what differs and what to do), and updates max_bytes, the
- * discard policy and the duplicate window when they differ. Idempotent; safe when several
+/* Creates the stream (file storage; Interest retention, or Limits with limits_retention), or
+ * checks an existing one: refuses an existing stream with another retention or with other
+ * subjects (NF_EINVAL, the message says what differs and what to do), and updates max_bytes,
+ * max_age, the discard policy and the duplicate window when they differ. Idempotent; safe when several
  * processes race to create the same stream.
  * Returns NF_OK, NF_EINVAL, NF_EAGAIN (not connected, timeout, JetStream not ready) or
  * NF_EUPSTREAM (the server refused the create/update). cfg is borrowed. */
@@ -159,13 +162,20 @@ typedef struct nf_pub_ack {
 nf_status nf_bus_publish(nf_bus *b, const char *subject, const void *data, size_t len,
                          const char *msg_id, uint64_t timeout_ms, nf_pub_ack *ack, nf_err *err);
 
+/* nf_bus_publish with extra headers: nheaders (name, value) pairs in headers[0..2n-1]
+ * (borrowed; names must be valid NATS header names). */
+nf_status nf_bus_publish_headers(nf_bus *b, const char *subject, const void *data, size_t len,
+                                 const char *msg_id, const char *const *headers,
+                                 size_t nheaders, uint64_t timeout_ms, nf_pub_ack *ack,
+                                 nf_err *err);
+
 /* ---- consuming --------------------------------------------------------------------------- */
 
 /* Creates the durable pull consumer if it does not exist (explicit ack, deliver all, AckWait
- * ack_wait_ms, MaxAckPending max_ack_pending (<= 0 = server default), only subjects matching
- * filter_subject (NULL = all of the stream)); if it exists, checks that it is a pull consumer
- * with explicit ack and the same filter (NF_EINVAL otherwise) and updates AckWait and
- * MaxAckPending when they differ. A publisher calls this for every durable that must see
+ * ack_wait_ms (0 = 30 s), MaxAckPending max_ack_pending (<= 0 = server default), only
+ * subjects matching filter_subject (NULL = all of the stream)); if it exists, checks that it
+ * is a pull consumer with explicit ack and the same filter (NF_EINVAL otherwise) and updates
+ * AckWait (unless ack_wait_ms is 0) and MaxAckPending (unless <= 0) when they differ. A publisher calls this for every durable that must see
  * its messages, before publishing (see the Interest quirk above).
  * Returns NF_OK, NF_EINVAL, NF_ENOTFOUND (no such stream), NF_EAGAIN or NF_EUPSTREAM.
  * Strings are borrowed. */
@@ -215,6 +225,10 @@ nf_status nf_bus_nak(nf_bus_consumer *c, nf_bus_msg *m, uint64_t delay_ms, nf_er
  * retention the server counts it as done for this durable. Frees m on NF_OK; errors as
  * nf_bus_ack. */
 nf_status nf_bus_term(nf_bus_consumer *c, nf_bus_msg *m, nf_err *err);
+
+/* The value of header name on a held message (valid as long as m->data), or NULL if absent
+ * or the message is already settled. */
+const char *nf_bus_msg_header(const nf_bus_msg *m, const char *name);
 
 /* Frees m without telling the server (it is redelivered after AckWait) and zeroes *m.
  * NULL-safe, and a no-op on a message already settled or released. */

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../base/backoff.h"
 #include "../base/clock.h"
 #include "../base/log.h"
 #include "../bus/bus.h"
@@ -112,16 +113,6 @@ stopping(nf_poller *p)
     return s;
 }
 
-/* Exponential backoff with full jitter: a random delay in [min, current], doubling. */
-static uint64_t
-next_backoff(const nf_poller_config *cfg, uint64_t *current, unsigned *seed)
-{
-    uint64_t cur = *current ? *current : cfg->backoff_min_ms;
-    uint64_t delay = cfg->backoff_min_ms + (uint64_t)rand_r(seed) % (cur - cfg->backoff_min_ms + 1);
-    *current = cur * 2 > cfg->backoff_max_ms ? cfg->backoff_max_ms : cur * 2;
-    return delay;
-}
-
 /* Comma-separated durable names the writers use ("clickhouse,parquet"). */
 static nf_status
 ensure_consumers(nf_poller *p, nf_err *err)
@@ -135,7 +126,7 @@ ensure_consumers(nf_poller *p, nf_err *err)
             memcpy(name, list, n);
             name[n] = '\0';
             nf_status st = nf_bus_consumer_ensure(p->bus, p->cfg->nats.stream, name,
-                                                  p->cfg->nats.subject, 30000, 0, err);
+                                                  p->cfg->nats.subject, 0, 0, err);
             if (st != NF_OK)
                 return st;
         }
@@ -413,11 +404,12 @@ agent_main(void *arg)
     agent_worker *w = arg;
     nf_poller *p = w->p;
     const nf_poller_config *cfg = p->cfg;
-    uint64_t backoff = 0;
-    unsigned seed = (unsigned)(nf_mono_ns() ^ (uintptr_t)w);
+    nf_backoff backoff;
+    nf_backoff_init(&backoff, cfg->backoff_min_ms, cfg->backoff_max_ms,
+                    (unsigned)(nf_mono_ns() ^ (uintptr_t)w));
     while (!stopping(p)) {
         if (!bus_ready(p)) {
-            if (nap(p, next_backoff(cfg, &backoff, &seed)))
+            if (nap(p, nf_backoff_next(&backoff)))
                 break;
             continue;
         }
@@ -434,21 +426,21 @@ agent_main(void *arg)
                         w->cfg->address, hs == NF_OK ? "NOT_SERVING" : err.msg);
         switch (r) {
         case POLL_CAUGHT_UP:
-            backoff = 0;
+            nf_backoff_reset(&backoff);
             if (nap(p, cfg->poll_interval_ms))
                 goto out;
             break;
         case POLL_MORE:
-            backoff = 0;
+            nf_backoff_reset(&backoff);
             break;
         case POLL_AGENT_DOWN:
             atomic_store(&w->stats.up, 0);
             atomic_fetch_add(&w->stats.agent_failures, 1);
-            if (nap(p, next_backoff(cfg, &backoff, &seed)))
+            if (nap(p, nf_backoff_next(&backoff)))
                 goto out;
             break;
         case POLL_BUS_DOWN:
-            if (nap(p, next_backoff(cfg, &backoff, &seed)))
+            if (nap(p, nf_backoff_next(&backoff)))
                 goto out;
             break;
         }

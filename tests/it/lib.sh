@@ -134,6 +134,8 @@ it_expect() {
 AGENT=$IT_BUILD/cmd/agent/serviceradar-agent
 POLLER=$IT_BUILD/cmd/poller/serviceradar-poller
 JSREAD=$IT_BUILD/tests/tools/jsread
+JSPUB=$IT_BUILD/tests/tools/jspub
+CHQUERY=$IT_BUILD/tests/tools/chquery
 IT_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # it_certs DIR — a CA and certificates for every component (scripts/certs.sh).
@@ -259,4 +261,47 @@ it_start_poller() {
     IT_PIDS+=("$POLLER_PID")
     it_wait_for curl -fsS "http://127.0.0.1:$POLLER_METRICS_PORT/metrics" ||
         it_fail "poller did not start: $(tail -5 "$1/poller.log")"
+}
+
+# ClickHouse helpers (it_start_clickhouse …) live in their own file.
+source "$IT_SRC/tests/it/lib_clickhouse.sh"
+
+WRITER=$IT_BUILD/cmd/netflow-clickhouse/serviceradar-netflow-clickhouse
+
+# it_writer_config DIR [CERTS] — netflow-clickhouse.json in DIR for the NATS of NATS_URL and
+# the ClickHouse of CH_URL (it_start_nats, it_start_clickhouse); sets WRITER_METRICS_PORT.
+# WRITER_* variables override settings.
+it_writer_config() {
+    local dir=$1 certs=${2:-}
+    WRITER_METRICS_PORT=$(it_free_port tcp)
+    cat >"$dir/netflow-clickhouse.json" <<JSON
+{
+  "nats_url": "$NATS_URL",
+  "security": $(it_security_json "$certs" poller nats.serviceradar),
+  "clickhouse_url": "$CH_URL",
+  "clickhouse_user": "$CH_WRITER_USER",
+  "clickhouse_password": "$CH_WRITER_PASSWORD",
+  "batch_size": ${WRITER_BATCH_SIZE:-20000},
+  "batch_interval": "${WRITER_BATCH_INTERVAL:-500ms}",
+  "clickhouse_timeout": "${WRITER_CH_TIMEOUT:-10s}",
+  "ack_wait": "${WRITER_ACK_WAIT:-30s}",
+  "backoff_min": "100ms",
+  "backoff_max": "${WRITER_BACKOFF_MAX:-2s}",
+  "metrics_addr": "127.0.0.1:$WRITER_METRICS_PORT"
+}
+JSON
+}
+
+# it_start_writer DIR — the ClickHouse writer with DIR/netflow-clickhouse.json; sets WRITER_PID.
+it_start_writer() {
+    "$WRITER" -c "$1/netflow-clickhouse.json" 2>>"$1/writer.log" &
+    WRITER_PID=$!
+    IT_PIDS+=("$WRITER_PID")
+    it_wait_for curl -fsS "http://127.0.0.1:$WRITER_METRICS_PORT/metrics" ||
+        it_fail "writer did not start: $(tail -5 "$1/writer.log")"
+}
+
+# it_wm NAME — a writer metric.
+it_wm() {
+    it_metric "http://127.0.0.1:$WRITER_METRICS_PORT/metrics" "serviceradar_netflow_clickhouse_$1"
 }

@@ -18,6 +18,7 @@
 #include "base/parse.h"
 #include "bus/bus.h"
 #include "proto/flowbatch.h"
+#include "test_security.h"
 
 #define MAX_AGENTS 64
 #define FETCH 64
@@ -78,19 +79,8 @@ main(int argc, char **argv)
     }
     char cert_dir[4096];
     nf_security_config sec = {0};
-    if (certs != NULL) {
-        snprintf(cert_dir, sizeof(cert_dir), "%s", certs);
-        static char mtls[] = "mtls", cert[] = "poller.pem", key[] = "poller-key.pem",
-                    ca[] = "root.pem", empty[] = "", name[] = "nats.serviceradar";
-        sec.mode = mtls;
-        sec.cert_dir = cert_dir;
-        sec.server_name = name;
-        sec.role = empty;
-        sec.tls.cert_file = cert;
-        sec.tls.key_file = key;
-        sec.tls.ca_file = ca;
-        sec.tls.client_ca_file = empty;
-    }
+    if (certs != NULL)
+        test_security(&sec, certs, cert_dir, sizeof(cert_dir));
     nf_bus_config bc = {.url = url, .security = certs ? &sec : NULL, .name = "jsread"};
     nf_bus *bus = NULL;
     nf_bus_consumer *c = NULL;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/addr.h"
+#include "base/backoff.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/nf_status.h"
@@ -389,6 +390,29 @@ test_addr_v4_format_matches_inet_ntop(void **state)
         assert_non_null(inet_ntop(AF_INET, v4, want, sizeof(want)));
         assert_string_equal(nf_addr_format(a, got), want);
     }
+}
+
+/* Delays stay within [min, bound], the bound doubles to max, reset starts over. */
+static void
+test_backoff_bounds(void **state)
+{
+    (void)state;
+    nf_backoff b;
+    nf_backoff_init(&b, 100, 1000, 7);
+    uint64_t bound = 100;
+    for (int i = 0; i < 50; i++) {
+        uint64_t d = nf_backoff_next(&b);
+        assert_true(d >= 100 && d <= bound);
+        bound = bound * 2 > 1000 ? 1000 : bound * 2;
+    }
+    assert_int_equal(b.current_ms, 1000);
+    nf_backoff_reset(&b);
+    assert_int_equal(nf_backoff_next(&b), 100); /* [100, 100] */
+    /* Jitter: 200 draws in [100, 1000] are not all equal. */
+    uint64_t first = nf_backoff_next(&b), differ = 0;
+    for (int i = 0; i < 200; i++)
+        differ += nf_backoff_next(&b) != first;
+    assert_true(differ > 0);
 }
 
 static void
@@ -1077,6 +1101,7 @@ main(void)
         cmocka_unit_test(test_size_overflow_refused),
         cmocka_unit_test(test_addr_v4_parsed_as_mapped),
         cmocka_unit_test(test_addr_v4_roundtrip),
+        cmocka_unit_test(test_backoff_bounds),
         cmocka_unit_test(test_addr_v4_format_matches_inet_ntop),
         cmocka_unit_test(test_addr_v6_unspecified),
         cmocka_unit_test(test_addr_v6_rfc5952_forms),

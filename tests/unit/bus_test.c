@@ -717,6 +717,18 @@ test_consumer_checks(void **state)
     assert_int_equal(ci->Config->AckPolicy, js_AckExplicit);
     assert_int_equal(ci->Config->DeliverPolicy, js_DeliverAll);
     jsConsumerInfo_Destroy(ci);
+    /* ack_wait 0 (a publisher making sure the durable exists) leaves its owner's AckWait. */
+    assert_int_equal(nf_bus_consumer_ensure(g_bus, "T_CONS", "parquet", "t.cons.a", 0, 0, &err),
+                     NF_OK);
+    assert_int_equal(js_GetConsumerInfo(&ci, g_js, "T_CONS", "parquet", NULL, NULL), NATS_OK);
+    assert_int_equal(ci->Config->AckWait, 10000LL * 1000000LL);
+    jsConsumerInfo_Destroy(ci);
+    /* ...and creates a missing one with 30 s. */
+    assert_int_equal(nf_bus_consumer_ensure(g_bus, "T_CONS", "fresh", "t.cons.a", 0, 0, &err),
+                     NF_OK);
+    assert_int_equal(js_GetConsumerInfo(&ci, g_js, "T_CONS", "fresh", NULL, NULL), NATS_OK);
+    assert_int_equal(ci->Config->AckWait, 30000LL * 1000000LL);
+    jsConsumerInfo_Destroy(ci);
 
     /* A different filter is refused with a clear message. */
     assert_int_equal(
@@ -731,6 +743,47 @@ test_consumer_checks(void **state)
     print_message("  no stream: %s\n", err.msg);
     assert_int_equal(nf_bus_consumer_ensure(g_bus, "T_CONS", "a.b", NULL, 1000, 0, &err),
                      NF_EINVAL);
+}
+
+static void
+test_limits_stream_and_headers(void **state)
+{
+    (void)state;
+    const char *subjects[] = {"t.dlq"};
+    nf_stream_config sc = {.name = "T_DLQ", .subjects = subjects, .nsubjects = 1,
+                           .max_bytes = 1 << 20, .limits_retention = true,
+                           .max_age_ms = 3600000};
+    nf_err err = {0};
+    assert_int_equal(nf_bus_ensure_stream(g_bus, &sc, &err), NF_OK);
+    assert_int_equal(nf_bus_ensure_stream(g_bus, &sc, &err), NF_OK); /* idempotent */
+    jsStreamInfo *si = NULL;
+    assert_int_equal(js_GetStreamInfo(&si, g_js, "T_DLQ", NULL, NULL), NATS_OK);
+    assert_int_equal(si->Config->Retention, js_LimitsPolicy);
+    assert_int_equal(si->Config->MaxAge, 3600000LL * 1000000LL);
+    jsStreamInfo_Destroy(si);
+    /* Stored with no consumer (Limits, unlike Interest), headers intact. */
+    const char *headers[] = {"NetFlow-Reason", "bad batch", "NetFlow-Seq", "42"};
+    nf_pub_ack ack;
+    assert_int_equal(nf_bus_publish_headers(g_bus, "t.dlq", "x", 1, "dlq:1", headers, 2, 0,
+                                            &ack, &err),
+                     NF_OK);
+    nf_bus_consumer *c = NULL;
+    assert_int_equal(nf_bus_consumer_open(g_bus, "T_DLQ", "reader", NULL, 30000, 0, &c, &err),
+                     NF_OK);
+    nf_bus_msg m[1];
+    size_t n = 0;
+    assert_int_equal(nf_bus_fetch(c, 1, 5000, m, &n, &err), NF_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(nf_bus_msg_header(&m[0], "NetFlow-Reason"), "bad batch");
+    assert_string_equal(nf_bus_msg_header(&m[0], "NetFlow-Seq"), "42");
+    assert_null(nf_bus_msg_header(&m[0], "Absent"));
+    assert_string_equal(m[0].msg_id, "dlq:1");
+    assert_int_equal(nf_bus_ack(c, &m[0], &err), NF_OK);
+    nf_bus_consumer_close(c);
+    /* An Interest stream of the same name would be refused. */
+    sc.limits_retention = false;
+    assert_int_equal(nf_bus_ensure_stream(g_bus, &sc, &err), NF_EINVAL);
+    assert_non_null(strstr(err.msg, "Limits"));
 }
 
 static void
@@ -985,6 +1038,7 @@ main(void)
         cmocka_unit_test(test_two_durables_each_see_every_message),
         cmocka_unit_test(test_shared_durable_splits_work),
         cmocka_unit_test(test_redelivery_after_ack_wait),
+        cmocka_unit_test(test_limits_stream_and_headers),
         cmocka_unit_test(test_nak_with_delay),
         cmocka_unit_test(test_term_never_redelivers),
         cmocka_unit_test(test_consumer_checks),

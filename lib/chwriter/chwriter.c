@@ -1,0 +1,699 @@
+/* chwriter.c — the ClickHouse writer's engine. See chwriter.h for the design and the
+ * invariants; docs/clickhouse.md for why the ingest log makes redelivery safe.
+ */
+#include "chwriter.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../base/backoff.h"
+#include "../base/clock.h"
+#include "../base/log.h"
+#include "../bus/bus.h"
+#include "../clickhouse/clickhouse.h"
+#include "../proto/flowbatch.h"
+#include "rowbinary.h"
+
+#define COMP "clickhouse-writer"
+#define FETCH_MAX 64            /* messages per fetch */
+#define MSG_ID_MAX 200          /* Nats-Msg-Id kept per held message */
+#define RECORDS_PER_MSG_MAX 1000000u /* a FlowBatch is <= 8 MiB: far fewer records */
+#define RETENTION_EVERY_MS 3600000u
+#define RETENTION_RETRY_MS 300000u
+#define LOG_EVERY_MS 10000u
+#define DLQ_MAX_BYTES (256u << 20)
+
+/* A message held until the INSERT with its rows succeeded. */
+typedef struct held_msg {
+    nf_bus_msg msg;
+    char id[MSG_ID_MAX]; /* its Nats-Msg-Id, or "stream:<seq>" */
+    uint64_t records;
+} held_msg;
+
+typedef struct stats {
+    atomic_uint_fast64_t messages;          /* fetched */
+    atomic_uint_fast64_t records;           /* in decoded messages */
+    atomic_uint_fast64_t redeliveries;      /* fetched with num_delivered > 1 */
+    atomic_uint_fast64_t already_stored;    /* redelivered and found in ingest_log: acked */
+    atomic_uint_fast64_t held_twice;        /* a delivery of a message already held */
+    atomic_uint_fast64_t inserts;           /* successful INSERTs */
+    atomic_uint_fast64_t records_inserted;
+    atomic_uint_fast64_t messages_acked;
+    atomic_uint_fast64_t insert_failures;
+    atomic_uint_fast64_t insert_ms_total;   /* time spent in successful INSERTs */
+    atomic_uint_fast64_t ack_failures;      /* acks that failed after a good INSERT */
+    atomic_uint_fast64_t dead_letters;
+    atomic_uint_fast64_t dead_letter_failures;
+    atomic_uint_fast64_t lookup_failures;   /* ingest_log look-ups that failed */
+    atomic_uint_fast64_t retention_runs;
+    atomic_uint_fast64_t retention_dropped; /* day partitions dropped */
+    atomic_uint_fast64_t retention_failures;
+    atomic_uint_fast64_t held_records;      /* gauge: rows waiting for the next INSERT */
+    atomic_int clickhouse_up;               /* gauge */
+    atomic_int nats_up;                     /* gauge */
+} stats;
+
+struct nf_chwriter {
+    const nf_chwriter_config *cfg;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu; /* guards stop */
+    pthread_cond_t wake;
+    bool stop;
+
+    nf_bus *bus;
+    nf_bus_consumer *consumer;
+    bool dlq_ready;
+    nf_ch *ch;
+    bool schema_ready;
+    char into[1024]; /* "db.ingest (columns…)" */
+
+    held_msg *held;  /* the batch: messages whose rows are in rows */
+    size_t nheld, held_cap;
+    nf_rowbuf rows;
+    uint64_t batch_started_ms;
+    nf_flow *flows;  /* decode buffer */
+    size_t flows_cap;
+
+    uint64_t next_retention_ms;
+    nf_backoff backoff;
+    nf_ratelimit rl;
+    stats st;
+};
+
+/* ---- small helpers ----------------------------------------------------------------------- */
+
+static bool
+stopping(nf_chwriter *w)
+{
+    pthread_mutex_lock(&w->mu);
+    bool s = w->stop;
+    pthread_mutex_unlock(&w->mu);
+    return s;
+}
+
+/* Sleeps up to ms unless stop is requested; true when stopping. */
+static bool
+nap(nf_chwriter *w, uint64_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(ms / 1000);
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop && pthread_cond_timedwait(&w->wake, &w->mu, &until) == 0)
+        ;
+    bool stop = w->stop;
+    pthread_mutex_unlock(&w->mu);
+    return stop;
+}
+
+static void
+warn_limited(nf_chwriter *w, const char *what, const char *why)
+{
+    uint64_t suppressed;
+    if (nf_ratelimit_allow(&w->rl, nf_mono_ms(), LOG_EVERY_MS, &suppressed))
+        nf_log_warn(COMP, "%s: %s (similar messages suppressed: %" PRIu64 ")", what, why,
+                    suppressed);
+}
+
+static void
+message_id(const nf_bus_msg *m, char *out, size_t n)
+{
+    if (m->msg_id != NULL && m->msg_id[0] != '\0')
+        snprintf(out, n, "%s", m->msg_id);
+    else
+        snprintf(out, n, "stream:%" PRIu64, m->stream_seq);
+}
+
+/* ---- connecting ------------------------------------------------------------------------- */
+
+static nf_status
+ensure_dead_letter_stream(nf_chwriter *w, nf_err *err)
+{
+    const char *subjects[] = {w->cfg->dead_letter_subject};
+    nf_stream_config sc = {.name = w->cfg->dead_letter_stream,
+                           .subjects = subjects,
+                           .nsubjects = 1,
+                           .max_bytes = DLQ_MAX_BYTES,
+                           .discard_new = false, /* keep the newest dead letters */
+                           .limits_retention = true,
+                           .max_age_ms = w->cfg->dead_letter_max_age_ms};
+    return nf_bus_ensure_stream(w->bus, &sc, err);
+}
+
+/* NATS side ready: connected, dead-letter stream, consumer bound. */
+static bool
+bus_ready(nf_chwriter *w)
+{
+    nf_err err = {0};
+    if (w->bus == NULL) {
+        nf_bus_config bc = {.url = w->cfg->nats_url, .security = &w->cfg->security,
+                            .name = "serviceradar-netflow-clickhouse"};
+        if (nf_bus_connect(&bc, &w->bus, &err) != NF_OK) {
+            warn_limited(w, "NATS", err.msg);
+            return false;
+        }
+        nf_log_info(COMP, "connected to NATS %s", w->cfg->nats_url);
+    }
+    if (!w->dlq_ready) {
+        if (ensure_dead_letter_stream(w, &err) != NF_OK) {
+            warn_limited(w, "dead-letter stream", err.msg);
+            return false;
+        }
+        w->dlq_ready = true;
+    }
+    if (w->consumer == NULL) {
+        nf_status st = nf_bus_consumer_open(w->bus, w->cfg->stream, w->cfg->consumer,
+                                            w->cfg->subject, w->cfg->ack_wait_ms,
+                                            (int)w->cfg->max_ack_pending, &w->consumer, &err);
+        if (st != NF_OK) {
+            warn_limited(w, st == NF_ENOTFOUND ? "stream not found yet (the poller creates it)"
+                                               : "consumer",
+                         err.msg);
+            return false;
+        }
+        nf_log_info(COMP, "reading stream %s subject %s as durable %s", w->cfg->stream,
+                    w->cfg->subject, w->cfg->consumer);
+    }
+    return true;
+}
+
+/* ClickHouse side ready: client and schema. */
+static bool
+clickhouse_ready(nf_chwriter *w)
+{
+    nf_err err = {0};
+    if (w->ch == NULL) {
+        nf_ch_config cc = {.url = w->cfg->clickhouse_url,
+                           .user = w->cfg->clickhouse_user,
+                           .password = w->cfg->clickhouse_password,
+                           /* no default database: it may not exist before the schema, and
+                            * every statement names it */
+                           .timeout_ms = w->cfg->clickhouse_timeout_ms};
+        if (nf_ch_open(&cc, &w->ch, &err) != NF_OK) {
+            warn_limited(w, "ClickHouse", err.msg);
+            return false;
+        }
+    }
+    if (!w->schema_ready) {
+        if (nf_ch_schema_apply(w->ch, w->cfg->clickhouse_database, &err) != NF_OK) {
+            atomic_store(&w->st.clickhouse_up, 0);
+            warn_limited(w, "ClickHouse schema", err.msg);
+            return false;
+        }
+        char version[64] = "?";
+        nf_ch_server_version(w->ch, version, sizeof(version), NULL);
+        nf_log_info(COMP, "ClickHouse %s at %s: schema %d ready in database %s", version,
+                    w->cfg->clickhouse_url, NF_CH_SCHEMA_VERSION, w->cfg->clickhouse_database);
+        w->schema_ready = true;
+        atomic_store(&w->st.clickhouse_up, 1);
+    }
+    return true;
+}
+
+/* ---- retention -------------------------------------------------------------------------- */
+
+static void
+maybe_retention(nf_chwriter *w)
+{
+    uint64_t now = nf_mono_ms();
+    if (now < w->next_retention_ms)
+        return;
+    nf_ch_retention_result res = {0};
+    nf_err err = {0};
+    unsigned days = (unsigned)(w->cfg->retention_ms / 86400000u);
+    atomic_fetch_add(&w->st.retention_runs, 1);
+    if (nf_ch_retention_apply(w->ch, w->cfg->clickhouse_database, days, time(NULL), &res,
+                              &err) != NF_OK) {
+        atomic_fetch_add(&w->st.retention_failures, 1);
+        nf_log_warn(COMP, "retention: %s (retried in %u min)", err.msg,
+                    RETENTION_RETRY_MS / 60000);
+        w->next_retention_ms = now + RETENTION_RETRY_MS;
+        return;
+    }
+    atomic_fetch_add(&w->st.retention_dropped, res.partitions_dropped);
+    if (res.partitions_dropped > 0)
+        nf_log_info(COMP, "retention: dropped %u day partitions older than %u days",
+                    res.partitions_dropped, days);
+    w->next_retention_ms = now + RETENTION_EVERY_MS;
+}
+
+/* ---- the batch ---------------------------------------------------------------------------- */
+
+static bool
+is_held(const nf_chwriter *w, uint64_t stream_seq)
+{
+    for (size_t i = 0; i < w->nheld; i++)
+        if (w->held[i].msg.stream_seq == stream_seq)
+            return true;
+    return false;
+}
+
+/* Gives every held message back to JetStream for redelivery after delay_ms and empties the
+ * batch (its rows go too: the messages come back and are decoded again). */
+static void
+nak_held(nf_chwriter *w, uint64_t delay_ms)
+{
+    for (size_t i = 0; i < w->nheld; i++)
+        if (w->consumer == NULL || nf_bus_nak(w->consumer, &w->held[i].msg, delay_ms, NULL) != NF_OK)
+            nf_bus_msg_release(&w->held[i].msg); /* redelivered after ack_wait instead */
+    w->nheld = 0;
+    nf_rowbuf_reset(&w->rows);
+    atomic_store(&w->st.held_records, 0);
+}
+
+/* INSERTs the batch and acks its messages; on failure naks them. True if the batch was
+ * stored (or empty). */
+static bool
+flush(nf_chwriter *w)
+{
+    if (w->nheld == 0)
+        return true;
+    nf_err err = {0};
+    uint64_t t0 = nf_mono_ms();
+    nf_status st = nf_ch_insert_rowbinary(w->ch, w->into, w->rows.buf, w->rows.len, &err);
+    if (st != NF_OK) {
+        atomic_fetch_add(&w->st.insert_failures, 1);
+        atomic_store(&w->st.clickhouse_up, 0);
+        int code = nf_ch_last_code(w->ch);
+        if (code == 60 || code == 16) /* unknown table or column: someone changed the schema */
+            w->schema_ready = false;
+        warn_limited(w, "INSERT failed, messages will be redelivered", err.msg);
+        nak_held(w, nf_backoff_next(&w->backoff));
+        return false;
+    }
+    atomic_store(&w->st.clickhouse_up, 1);
+    atomic_fetch_add(&w->st.inserts, 1);
+    atomic_fetch_add(&w->st.insert_ms_total, nf_mono_ms() - t0);
+    atomic_fetch_add(&w->st.records_inserted, w->rows.rows);
+    for (size_t i = 0; i < w->nheld; i++) {
+        /* A failed ack only means a redelivery, which the ingest log answers. */
+        if (nf_bus_ack(w->consumer, &w->held[i].msg, &err) == NF_OK)
+            atomic_fetch_add(&w->st.messages_acked, 1);
+        else {
+            atomic_fetch_add(&w->st.ack_failures, 1);
+            nf_bus_msg_release(&w->held[i].msg);
+        }
+    }
+    w->nheld = 0;
+    nf_rowbuf_reset(&w->rows);
+    atomic_store(&w->st.held_records, 0);
+    nf_backoff_reset(&w->backoff);
+    return true;
+}
+
+/* Copies m to the dead-letter stream with its reason, then terminates it. */
+static void
+dead_letter(nf_chwriter *w, nf_bus_msg *m, const char *id, const char *reason)
+{
+    char seq[24], dlq_id[MSG_ID_MAX + 8];
+    snprintf(seq, sizeof(seq), "%" PRIu64, m->stream_seq);
+    snprintf(dlq_id, sizeof(dlq_id), "dlq:%s", id);
+    const char *headers[] = {"NetFlow-Dead-Letter-Reason", reason,
+                             "NetFlow-Original-Stream",    w->cfg->stream,
+                             "NetFlow-Original-Sequence",  seq,
+                             "NetFlow-Original-Msg-Id",    id};
+    nf_err err = {0};
+    if (nf_bus_publish_headers(w->bus, w->cfg->dead_letter_subject, m->data, m->len, dlq_id,
+                               headers, 4, 0, NULL, &err) != NF_OK ||
+        nf_bus_term(w->consumer, m, &err) != NF_OK) {
+        atomic_fetch_add(&w->st.dead_letter_failures, 1);
+        warn_limited(w, "dead letter not stored, message retried", err.msg);
+        if (m->handle != NULL && nf_bus_nak(w->consumer, m, w->cfg->backoff_max_ms, NULL) != NF_OK)
+            nf_bus_msg_release(m);
+        return;
+    }
+    atomic_fetch_add(&w->st.dead_letters, 1);
+    nf_log_warn(COMP, "message %s (stream sequence %s) dead-lettered to %s: %s", id, seq,
+                w->cfg->dead_letter_subject, reason);
+}
+
+static bool
+grow_flows(nf_chwriter *w, size_t n)
+{
+    if (n <= w->flows_cap)
+        return true;
+    nf_flow *f = realloc(w->flows, n * sizeof(nf_flow));
+    if (f == NULL)
+        return false;
+    w->flows = f;
+    w->flows_cap = n;
+    return true;
+}
+
+static bool
+hold(nf_chwriter *w, const nf_bus_msg *m, const char *id, uint64_t records)
+{
+    if (w->nheld == w->held_cap) {
+        size_t cap = w->held_cap ? w->held_cap * 2 : 64;
+        held_msg *h = realloc(w->held, cap * sizeof(*h));
+        if (h == NULL)
+            return false;
+        w->held = h;
+        w->held_cap = cap;
+    }
+    held_msg *h = &w->held[w->nheld++];
+    h->msg = *m;
+    size_t n = strnlen(id, sizeof(h->id) - 1);
+    memcpy(h->id, id, n);
+    h->id[n] = '\0';
+    h->records = records;
+    if (w->nheld == 1)
+        w->batch_started_ms = nf_mono_ms();
+    return true;
+}
+
+/* Decodes m and adds its rows to the batch (flushing first if they would not fit), or
+ * dead-letters it. Takes ownership of *m. */
+static void
+take(nf_chwriter *w, nf_bus_msg *m, const char *id)
+{
+    nf_flowbatch_header h;
+    nf_err err = {0};
+    if (nf_flowbatch_peek(m->data, m->len, &h, &err) != NF_OK) {
+        dead_letter(w, m, id, err.msg);
+        return;
+    }
+    if (h.records > RECORDS_PER_MSG_MAX) {
+        dead_letter(w, m, id, "more records than a FlowBatch can hold");
+        return;
+    }
+    if (!grow_flows(w, h.records ? h.records : 1)) {
+        warn_limited(w, "out of memory decoding a batch", id);
+        nf_bus_msg_release(m);
+        return;
+    }
+    size_t n = 0;
+    if (nf_flowbatch_decode(m->data, m->len, &h, w->flows, NULL, w->flows_cap, &n, &err) !=
+        NF_OK) {
+        dead_letter(w, m, id, err.msg);
+        return;
+    }
+    atomic_fetch_add(&w->st.records, n);
+    if (w->nheld > 0 && w->rows.rows + n > w->cfg->batch_size)
+        flush(w); /* keeps every INSERT within batch_size rows (invariant 2) */
+    size_t mark = w->rows.len, rows_mark = w->rows.rows;
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++)
+        ok = nf_rowbuf_add(&w->rows, &w->flows[i], h.agent_id, id);
+    if (!ok || !hold(w, m, id, n)) {
+        w->rows.len = mark, w->rows.rows = rows_mark;
+        warn_limited(w, "out of memory holding a batch", id);
+        nf_bus_msg_release(m);
+        return;
+    }
+    atomic_store(&w->st.held_records, w->rows.rows);
+}
+
+/* Writes s as uppercase hex (what ClickHouse's hex() returns) at out; returns the end. */
+static char *
+put_hex(char *out, const char *s)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        *out++ = digits[(unsigned char)*s >> 4];
+        *out++ = digits[(unsigned char)*s & 15];
+    }
+    return out;
+}
+
+/* Which of ids[0..n) are in ingest_log: found[i]. The ids come from message headers, i.e.
+ * from whoever published: they reach the SQL only as hex inside unhex('…'). */
+static nf_status
+lookup_ingested(nf_chwriter *w, char (*ids)[MSG_ID_MAX], size_t n, bool *found, nf_err *err)
+{
+    size_t cap = 256 + n * (2 * MSG_ID_MAX + 16);
+    char *sql = malloc(cap);
+    if (sql == NULL)
+        return nf_err_set(err, NF_ENOMEM, "out of memory");
+    char *p = sql + snprintf(sql, cap, "SELECT hex(msg_id) FROM %s.ingest_log WHERE msg_id IN (",
+                             w->cfg->clickhouse_database);
+    for (size_t i = 0; i < n; i++) {
+        p += sprintf(p, "%sunhex('", i > 0 ? "," : "");
+        p = put_hex(p, ids[i]);
+        p += sprintf(p, "')");
+    }
+    strcpy(p, ") FORMAT TabSeparated");
+    char *body = NULL;
+    size_t blen = 0;
+    nf_status st = nf_ch_query(w->ch, sql, 0, &body, &blen, err);
+    free(sql);
+    if (st != NF_OK)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        char line[2 * MSG_ID_MAX + 2];
+        char *end = put_hex(line, ids[i]);
+        *end++ = '\n';
+        *end = '\0';
+        size_t k = (size_t)(end - line);
+        /* The answer is one hex id per line: match whole lines only. */
+        found[i] = false;
+        for (const char *q = body; !found[i] && (q = strstr(q, line)) != NULL; q += k)
+            found[i] = q == body || q[-1] == '\n';
+    }
+    free(body);
+    return NF_OK;
+}
+
+/* Handles one fetched group: redelivered messages are looked up in ingest_log first. */
+static void
+take_all(nf_chwriter *w, nf_bus_msg *msgs, size_t n)
+{
+    char ids[FETCH_MAX][MSG_ID_MAX];
+    bool stored[FETCH_MAX] = {false};
+    char check[FETCH_MAX][MSG_ID_MAX];
+    size_t ncheck = 0, where[FETCH_MAX];
+    for (size_t i = 0; i < n; i++) {
+        atomic_fetch_add(&w->st.messages, 1);
+        message_id(&msgs[i], ids[i], MSG_ID_MAX);
+        if (is_held(w, msgs[i].stream_seq)) { /* invariant 3 */
+            atomic_fetch_add(&w->st.held_twice, 1);
+            nf_bus_msg_release(&msgs[i]);
+            continue;
+        }
+        if (msgs[i].num_delivered > 1) {
+            atomic_fetch_add(&w->st.redeliveries, 1);
+            memcpy(check[ncheck], ids[i], MSG_ID_MAX);
+            where[ncheck++] = i;
+        }
+    }
+    if (ncheck > 0) {
+        bool found[FETCH_MAX] = {false};
+        nf_err err = {0};
+        if (lookup_ingested(w, check, ncheck, found, &err) != NF_OK) {
+            atomic_fetch_add(&w->st.lookup_failures, 1);
+            warn_limited(w, "ingest_log look-up failed, redelivered messages retried later",
+                         err.msg);
+            uint64_t delay = nf_backoff_next(&w->backoff);
+            for (size_t k = 0; k < ncheck; k++)
+                if (nf_bus_nak(w->consumer, &msgs[where[k]], delay, NULL) != NF_OK)
+                    nf_bus_msg_release(&msgs[where[k]]);
+            for (size_t k = 0; k < ncheck; k++)
+                stored[where[k]] = true; /* settled: skip below */
+        } else {
+            for (size_t k = 0; k < ncheck; k++) {
+                if (!found[k])
+                    continue;
+                stored[where[k]] = true;
+                atomic_fetch_add(&w->st.already_stored, 1);
+                if (nf_bus_ack(w->consumer, &msgs[where[k]], &err) != NF_OK) {
+                    atomic_fetch_add(&w->st.ack_failures, 1);
+                    nf_bus_msg_release(&msgs[where[k]]);
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (msgs[i].handle == NULL || stored[i])
+            continue;
+        take(w, &msgs[i], ids[i]);
+    }
+}
+
+/* ---- the thread --------------------------------------------------------------------------- */
+
+static uint64_t
+fetch_wait_ms(const nf_chwriter *w)
+{
+    if (w->nheld == 0)
+        return w->cfg->batch_interval_ms;
+    uint64_t age = nf_mono_ms() - w->batch_started_ms;
+    return age >= w->cfg->batch_interval_ms ? 1 : w->cfg->batch_interval_ms - age;
+}
+
+static void
+step(nf_chwriter *w)
+{
+    nf_bus_msg msgs[FETCH_MAX];
+    size_t n = 0;
+    nf_err err = {0};
+    nf_status st = nf_bus_fetch(w->consumer, FETCH_MAX, fetch_wait_ms(w), msgs, &n, &err);
+    atomic_store(&w->st.nats_up, st == NF_OK);
+    if (st != NF_OK) {
+        warn_limited(w, "fetch", err.msg);
+        if (w->nheld > 0) /* cannot ack while NATS is away: let them come back */
+            nak_held(w, 0);
+        nap(w, nf_backoff_next(&w->backoff));
+        return;
+    }
+    take_all(w, msgs, n);
+    bool due = w->nheld > 0 && (w->rows.rows >= w->cfg->batch_size ||
+                                nf_mono_ms() - w->batch_started_ms >= w->cfg->batch_interval_ms);
+    if (due && !flush(w))
+        nap(w, nf_backoff_next(&w->backoff));
+}
+
+static void *
+run(void *arg)
+{
+    nf_chwriter *w = arg;
+    while (!stopping(w)) {
+        /* Each side independently: the schema and retention need only ClickHouse. */
+        bool ch = clickhouse_ready(w);
+        if (ch)
+            maybe_retention(w);
+        bool bus = bus_ready(w);
+        if (!ch || !bus) {
+            atomic_store(&w->st.nats_up, w->consumer != NULL);
+            if (nap(w, nf_backoff_next(&w->backoff)))
+                break;
+            continue;
+        }
+        step(w);
+    }
+    /* Stopping: one attempt to store what is held, else hand it back. */
+    if (w->nheld > 0 && (w->ch == NULL || !flush(w)))
+        nak_held(w, 0);
+    return NULL;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+nf_status
+nf_chwriter_create(const nf_chwriter_config *cfg, nf_chwriter **out, nf_err *err)
+{
+    nf_chwriter *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return nf_err_set(err, NF_ENOMEM, "clickhouse writer: out of memory");
+    w->cfg = cfg;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->wake, NULL);
+    nf_backoff_init(&w->backoff, cfg->backoff_min_ms, cfg->backoff_max_ms,
+                    (unsigned)(nf_mono_ns() ^ (uintptr_t)w));
+    int n = snprintf(w->into, sizeof(w->into), "%s.ingest %s", cfg->clickhouse_database,
+                     NF_CH_INGEST_COLUMNS);
+    if (n < 0 || (size_t)n >= sizeof(w->into)) {
+        nf_chwriter_destroy(w);
+        return nf_err_set(err, NF_EINVAL, "clickhouse_database is too long");
+    }
+    *out = w;
+    return NF_OK;
+}
+
+nf_status
+nf_chwriter_start(nf_chwriter *w, nf_err *err)
+{
+    int rc = pthread_create(&w->thread, NULL, run, w);
+    if (rc != 0)
+        return nf_err_sys(err, NF_EIO, rc, "clickhouse writer: starting its thread");
+    w->started = true;
+    return NF_OK;
+}
+
+void
+nf_chwriter_stop(nf_chwriter *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_broadcast(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+    if (w->started) {
+        pthread_join(w->thread, NULL);
+        w->started = false;
+    }
+}
+
+void
+nf_chwriter_destroy(nf_chwriter *w)
+{
+    if (w == NULL)
+        return;
+    nf_chwriter_stop(w);
+    nak_held(w, 0);
+    nf_bus_consumer_close(w->consumer);
+    nf_bus_close(w->bus);
+    nf_ch_close(w->ch);
+    nf_rowbuf_free(&w->rows);
+    free(w->held);
+    free(w->flows);
+    pthread_cond_destroy(&w->wake);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+/* ---- metrics ------------------------------------------------------------------------------ */
+
+void
+nf_chwriter_render_metrics(void *ctx, nf_metrics *m)
+{
+    nf_chwriter *w = ctx;
+    static const struct {
+        const char *name, *help;
+        size_t offset;
+    } counters[] = {
+        {"messages_total", "JetStream messages fetched", offsetof(stats, messages)},
+        {"records_total", "flow records in decoded messages", offsetof(stats, records)},
+        {"redeliveries_total", "messages delivered again (a writer died or an INSERT failed)",
+         offsetof(stats, redeliveries)},
+        {"already_stored_total", "redelivered messages found in ingest_log: acked, not inserted",
+         offsetof(stats, already_stored)},
+        {"held_twice_total", "deliveries of a message already waiting for its INSERT: dropped",
+         offsetof(stats, held_twice)},
+        {"inserts_total", "successful INSERTs", offsetof(stats, inserts)},
+        {"records_inserted_total", "flow records inserted", offsetof(stats, records_inserted)},
+        {"messages_acked_total", "messages acknowledged after their INSERT",
+         offsetof(stats, messages_acked)},
+        {"insert_failures_total", "INSERTs that failed (messages redelivered)",
+         offsetof(stats, insert_failures)},
+        {"insert_milliseconds_total", "time spent in successful INSERTs",
+         offsetof(stats, insert_ms_total)},
+        {"ack_failures_total", "acks that failed after a good INSERT (redelivery is deduplicated)",
+         offsetof(stats, ack_failures)},
+        {"dead_letters_total", "undecodable messages copied to the dead-letter stream",
+         offsetof(stats, dead_letters)},
+        {"dead_letter_failures_total", "dead letters that could not be stored (retried)",
+         offsetof(stats, dead_letter_failures)},
+        {"lookup_failures_total", "ingest_log look-ups that failed (messages retried)",
+         offsetof(stats, lookup_failures)},
+        {"retention_runs_total", "retention passes", offsetof(stats, retention_runs)},
+        {"retention_partitions_dropped_total", "day partitions dropped by retention",
+         offsetof(stats, retention_dropped)},
+        {"retention_failures_total", "retention passes that failed",
+         offsetof(stats, retention_failures)},
+    };
+    char name[128];
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+        snprintf(name, sizeof(name), "serviceradar_netflow_clickhouse_%s", counters[i].name);
+        atomic_uint_fast64_t *v = (atomic_uint_fast64_t *)((char *)&w->st + counters[i].offset);
+        nf_metrics_counter(m, name, counters[i].help, atomic_load(v));
+    }
+    nf_metrics_gauge(m, "serviceradar_netflow_clickhouse_held_records",
+                     "records waiting for the next INSERT",
+                     (double)atomic_load(&w->st.held_records));
+    nf_metrics_gauge(m, "serviceradar_netflow_clickhouse_up",
+                     "1 while the last ClickHouse request succeeded",
+                     atomic_load(&w->st.clickhouse_up));
+    nf_metrics_gauge(m, "serviceradar_netflow_clickhouse_nats_up",
+                     "1 while the last fetch from JetStream succeeded",
+                     atomic_load(&w->st.nats_up));
+}
