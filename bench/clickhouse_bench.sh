@@ -3,7 +3,7 @@
 # PRD's naive schema (§3.2.6), on the same data, in one run:
 #
 #   1. load FLOWS (100 M) realistic flows spread over the last 2 days into the hot tier's
-#      ingest table (RowBinary, bench/chload insert): rows/s, with the raw table, ten
+#      ingest table (RowBinary, tests/tools/chload insert): rows/s, with the raw table, ten
 #      rollups and the ingest log all fed;
 #   2. copy the same rows into the PRD's table (String addresses, ORDER BY (timestamp,
 #      src_ip, dst_ip)) with INSERT … SELECT: rows/s;
@@ -13,7 +13,7 @@
 #      20) and on the PRD table with the PRD's style of SQL (runs: 3; they are slow), plus
 #      the PRD's own example query (last hour) on both;
 #   5. the writer itself: WRITER_FLOWS (5 M) flows as FlowBatch messages in JetStream
-#      (bench/chload publish), then serviceradar-netflow-clickhouse drains them: rows/s,
+#      (tests/tools/chload publish), then serviceradar-netflow-clickhouse drains them: rows/s,
 #      and CPU of the writer and of clickhouse-server.
 #
 # Queries run as the read-only user over HTTP; times are curl's wall time per query.
@@ -23,7 +23,7 @@ flows=${2:-100000000}
 writer_flows=${3:-5000000}
 source "$(dirname "$0")/../tests/it/lib.sh" "$build"
 cd "$IT_WORK"
-chload=$build/bench/chload
+chload=$build/tests/tools/chload
 tck=$(getconf CLK_TCK)
 cpu_s() { sed 's/^.*) //' /proc/"$1"/stat | awk -v t="$tck" '{ printf "%.2f\n", ($12 + $13) / t }'; }
 reader() {

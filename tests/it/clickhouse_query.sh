@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # clickhouse_query.sh BUILD_DIR — the hot tier's query side and retention, on a real
 # ClickHouse with the writer's schema:
-#   - two days of synthetic flows (IPv4 and IPv6, sampled and not, two exporters) go in
-#     through the ingest table, so the rollups fill as they do in production;
+#   - two days of flowgen flows (IPv4 and IPv6, sampled and not, nine exporters) go in
+#     through the ingest table as the writer's rows, so the rollups fill as in production;
 #   - for top-N by every field lib/query knows and for time series at several intervals,
 #     with and without filters, the answer through the rollups (chquery) equals the answer
 #     from the raw table alone (chquery --raw-only), row for row, run as the read-only user;
@@ -17,27 +17,21 @@ it_start_writer "$IT_WORK"
 it_wait_until "[ \"\$(it_ch \"SELECT count() FROM system.tables WHERE database = 'netflow' AND name = 'zz_mv_ingest_log'\")\" = 1 ]" 30 ||
     it_fail "the writer did not create the schema: $(tail -3 writer.log)" # its last view
 
-# Two days of flows ending now, at uneven times (7919 is prime), every row distinct.
+# Two days of flowgen traffic ending now (v5, v9 and IPFIX from 9 exporters, 10 % IPv6),
+# half unsampled and half sampled 1 in 10, as the writer's RowBinary rows (chload).
 now=$(date +%s)
 start=$((now - 2 * 86400))
+load() { # load FLOWS SEED SAMPLING [CHLOAD ARGS...]
+    local flows=$1 seed=$2 rate=$3
+    shift 3
+    "$IT_BUILD/tests/tools/chload" insert --url "$CH_URL" --user "$CH_WRITER_USER" \
+        --password "$CH_WRITER_PASSWORD" --flows "$flows" --seed "$seed" --sampling "$rate" \
+        --batch 100000 --until "$now" "$@" >/dev/null || it_fail "chload failed"
+}
 rows=600000
-it_ch "INSERT INTO netflow.ingest SELECT
-    toDateTime($start + (number * 7919) % (2 * 86400)) AS timestamp,
-    if(number % 10 = 0,
-       IPv6StringToNum(concat('2001:db8::', toString(number % 97))),
-       IPv6StringToNum(concat('::ffff:10.', toString(number % 5), '.', toString(number % 211), '.1'))),
-    IPv6StringToNum(concat('::ffff:192.168.', toString(number % 3), '.', toString(number % 53))),
-    toUInt16(1024 + number % 3000), toUInt16([80, 443, 53, 22, 8080][number % 5 + 1]),
-    toUInt8([6, 17, 1][number % 3 + 1]),
-    toUInt64(40 + number % 1460), toUInt64(1 + number % 9), toUInt8(number % 64), toUInt8(0),
-    IPv6StringToNum(concat('::ffff:127.0.0.', toString(10 + number % 2))), toUInt32(0),
-    toUInt32(if(number % 4 = 0, 10, 1)), toUInt32(number % 4), toUInt32(number % 6),
-    toUInt32(64500 + number % 13), toUInt32(65000 + number % 7), toUInt8(24), toUInt8(16),
-    IPv6StringToNum('::ffff:10.255.0.1'), timestamp, timestamp, toUInt8(9), 'edge-1',
-    concat('synthetic:', toString(intDiv(number, 1000)))
-  FROM numbers($rows)"
+load 300000 1 1
+load 300000 2 10
 it_expect "raw rows" "$(it_ch 'SELECT count() FROM netflow.netflow')" "$rows"
-
 # query NAME CHQUERY-ARGS... — auto plan and raw-only give identical answers.
 checked=0 via_rollup=0
 query() {
@@ -71,26 +65,32 @@ for interval in 300 900 3600 86400; do
     query "series-$interval" --start "$a" --end "$b" --group-by time --interval "$interval"
 done
 query "series-300-all" --start "$start" --end "$((now + 1))" --group-by time --interval 300 --metric packets
-query "filter-cidr" --start "$a" --end "$b" --group-by src_ip --filter src_ip=10.1.0.0/16 --limit 30
-query "filter-v6" --start "$a" --end "$b" --group-by dst_port --filter src_ip=2001:db8::/120
+# Filters on values the traffic has: the busiest IPv4 /16, an IPv6 source's /120, the
+# busiest interface and destination AS.
+top4=$(it_ch "SELECT src_ip FROM netflow.netflow WHERE position(src_ip, ':') = 0
+              GROUP BY src_ip ORDER BY count() DESC LIMIT 1")
+v6=$(it_ch "SELECT src_ip FROM netflow.netflow WHERE position(src_ip, ':') > 0 LIMIT 1")
+in_if=$(it_ch "SELECT in_if FROM netflow.netflow GROUP BY in_if ORDER BY count() DESC LIMIT 1")
+dst_as=$(it_ch "SELECT dst_as FROM netflow.netflow GROUP BY dst_as ORDER BY count() DESC LIMIT 1")
+query "filter-cidr" --start "$a" --end "$b" --group-by src_ip --filter "src_ip=${top4%.*.*}.0.0/16" --limit 30
+query "filter-v6" --start "$a" --end "$b" --group-by dst_port --filter "src_ip=$v6/120"
 query "filter-port" --start "$a" --end "$b" --group-by dst_ip --filter dst_port=443 --filter dst_port=53
 query "filter-proto-exporter" --start "$a" --end "$b" --group-by time --interval 3600 \
     --filter protocol=udp --filter exporter=127.0.0.11
-query "filter-iface" --start "$a" --end "$b" --group-by protocol --filter in_if=2
-query "filter-as" --start "$a" --end "$b" --group-by src_as --filter dst_as=65003
+query "filter-iface" --start "$a" --end "$b" --group-by protocol --filter "in_if=$in_if"
+query "filter-as" --start "$a" --end "$b" --group-by src_as --filter "dst_as=$dst_as"
 query "short" --start "$((now - 200))" --end "$now" --group-by src_ip
 [ "$via_rollup" -ge $((checked / 2)) ] || it_fail "only $via_rollup of $checked queries used a rollup"
 it_note "$checked queries: rollup answer == raw answer ($via_rollup of them through rollups)"
 
 # Retention: rows 5 and 4 days old go, those from 2 days ago stay (retention 2 days).
 day() { date -u -d "@$(( now - $1 * 86400 ))" +%F; }
-for d in 5 4; do
-    it_ch "INSERT INTO netflow.ingest (timestamp, exporter, msg_id)
-           VALUES (toDateTime('$(day "$d") 12:00:00'), IPv6StringToNum('::ffff:127.0.0.10'), 'old-$d')"
-done
+load 2000 3 1 --days 1 --until "$(date -u -d "$(day 4) 12:00:00" +%s)" # day 5 noon .. day 4 noon
 parts() { it_ch "SELECT groupUniqArray(partition) FROM system.parts WHERE database = 'netflow'
                  AND table = '$1' AND active"; }
-[[ "$(parts netflow)" == *"$(day 5)"* ]] || it_fail "old rows not in place: $(parts netflow)"
+for t in netflow rollup_1h_src_addr; do
+    [[ "$(parts $t)" == *"$(day 5)"* ]] || it_fail "old rows not in place in $t: $(parts $t)"
+done
 it_stop "$WRITER_PID"
 it_start_writer "$IT_WORK"
 it_wait_until '[ "$(it_wm retention_runs_total)" -ge 1 ]' 30 || it_fail "retention did not run"

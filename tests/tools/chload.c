@@ -1,15 +1,18 @@
-/* chload.c — loads flowgen's realistic traffic into the ClickHouse hot tier for the
- * benchmarks, two ways:
+/* chload.c — loads flowgen's realistic traffic into the ClickHouse hot tier, for the
+ * benchmarks and the tests, two ways:
  *
  *   chload insert  --url URL --user U --password P [--db netflow] --flows N [--days D]
- *                  [--seed S] [--batch ROWS] [--keep-schema 1]
+ *                  [--rate FLOWS_PER_S] [--until EPOCH] [--seed S] [--batch ROWS] [--sampling N]
+ *                  [--keep-schema 1]
  *       INSERT INTO <db>.ingest … FORMAT RowBinary straight from the generator (the same
- *       rows the writer sends), N flows spread evenly over the D days (2) before now, in
+ *       rows the writer sends), N flows spread evenly over the D days (2) before now (or
+ *       before --until EPOCH) — or as densely as traffic arriving at --rate flows/s —, every
+ *       flow sampled 1 in --sampling N (1), in
  *       batches of ROWS (500 000). Measures what ClickHouse itself ingests, views included.
  *       The schema is created first unless --keep-schema 1 (experiments that change it).
  *
  *   chload publish --nats URL [--certs DIR] [--subject netflow.raw] --flows N [--seed S]
- *                  [--batch RECORDS]
+ *                  [--days D | --rate FLOWS_PER_S] [--batch RECORDS]
  *       publishes FlowBatch messages of RECORDS (1000) records to JetStream, as the poller
  *       would (Nats-Msg-Id bench:<first_seq>), for measuring the writer from a full stream.
  *
@@ -35,7 +38,7 @@
 typedef struct loader {
     const char *mode;
     const char *url, *user, *password, *db, *nats, *certs, *subject;
-    uint64_t flows, seed, batch, days;
+    uint64_t flows, seed, batch, days, sampling, until, rate;
     int keep_schema; /* --keep-schema: do not create what is missing (experiments) */
     /* output */
     nf_ch *ch;
@@ -97,7 +100,11 @@ on_flow(void *ctx, const nf_flow *flow)
     if (strcmp(l->mode, "insert") == 0) {
         char id[32];
         snprintf(id, sizeof(id), "bench:%" PRIu64, l->done / l->batch);
-        nf_rowbuf_add(&l->rows, &f, "bench-agent", id);
+        if (!nf_rowbuf_add(&l->rows, &f, "bench-agent", id)) {
+            nf_err err = {0};
+            nf_err_set(&err, NF_ENOMEM, "out of memory");
+            fail(l, "batch", &err);
+        }
         if (l->rows.rows >= l->batch)
             flush_rows(l);
     } else {
@@ -111,9 +118,10 @@ static int
 usage(void)
 {
     fprintf(stderr, "usage: chload insert --url URL --user U --password P [--db D] --flows N "
-                    "[--days D] [--seed S] [--batch ROWS]\n"
+                    "[--days D | --rate FLOWS_PER_S] [--until EPOCH] [--seed S] [--batch ROWS] [--sampling N] "
+                    "[--keep-schema 1]\n"
                     "       chload publish --nats URL [--certs DIR] [--subject S] --flows N "
-                    "[--seed S] [--batch RECORDS]\n");
+                    "[--days D | --rate FLOWS_PER_S] [--seed S] [--batch RECORDS]\n");
     return 2;
 }
 
@@ -136,6 +144,9 @@ parse(loader *l, int argc, char **argv)
         else if (strcmp(k, "--seed") == 0) l->seed = strtoull(v, NULL, 10);
         else if (strcmp(k, "--batch") == 0) l->batch = strtoull(v, NULL, 10);
         else if (strcmp(k, "--days") == 0) l->days = strtoull(v, NULL, 10);
+        else if (strcmp(k, "--sampling") == 0) l->sampling = strtoull(v, NULL, 10);
+        else if (strcmp(k, "--until") == 0) l->until = strtoull(v, NULL, 10);
+        else if (strcmp(k, "--rate") == 0) l->rate = strtoull(v, NULL, 10);
         else if (strcmp(k, "--keep-schema") == 0) l->keep_schema = atoi(v);
         else return usage();
     }
@@ -199,9 +210,13 @@ main(int argc, char **argv)
     fc.protocol = FLOWGEN_MIX;
     fc.exporters = 9;
     fc.seed = l.seed;
-    uint64_t span_s = l.days * 86400;
-    fc.start_ms = ((uint64_t)time(NULL) - span_s) * 1000u;
-    fc.flows_per_sec = (uint32_t)(l.flows / span_s > 0 ? l.flows / span_s : 1);
+    fc.sampling_rate = (uint32_t)(l.sampling ? l.sampling : 1);
+    /* The virtual clock: N flows over D days, or at --rate flows per second (as dense as
+     * traffic arriving at that rate: what the writer sees when ingesting that fast). */
+    uint64_t span_s = l.rate ? l.flows / l.rate + 1 : l.days * 86400;
+    uint64_t until = l.until ? l.until : (uint64_t)time(NULL);
+    fc.start_ms = (until - span_s) * 1000u;
+    fc.flows_per_sec = (uint32_t)(l.rate ? l.rate : (l.flows / span_s > 0 ? l.flows / span_s : 1));
     flowgen *g = NULL;
     nf_err err = {0};
     if (flowgen_create(&fc, &g, &err) != NF_OK) {
