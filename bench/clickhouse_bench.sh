@@ -2,9 +2,12 @@
 # clickhouse_bench.sh BUILD_DIR [FLOWS] [WRITER_FLOWS] — the ClickHouse hot tier against the
 # PRD's naive schema (§3.2.6), on the same data, in one run:
 #
+#   0. ingest at live density: LIVE_FLOWS (10 M) flows as dense as traffic arriving at
+#      300 k flows/s, RowBinary into the ingest table of a scratch database (chload insert
+#      --rate): rows/s and clickhouse-server CPU per row, with the raw table, ten rollups and
+#      the ingest log all fed;
 #   1. load FLOWS (100 M) realistic flows spread over the last 2 days into the hot tier's
-#      ingest table (RowBinary, tests/tools/chload insert): rows/s, with the raw table, ten
-#      rollups and the ingest log all fed;
+#      ingest table the same way (a backfill: rollups gain more rows per insert): rows/s;
 #   2. copy the same rows into the PRD's table (String addresses, ORDER BY (timestamp,
 #      src_ip, dst_ip)) with INSERT … SELECT: rows/s;
 #   3. bytes per flow on disk, both;
@@ -13,7 +16,7 @@
 #      20) and on the PRD table with the PRD's style of SQL (runs: 3; they are slow), plus
 #      the PRD's own example query (last hour) on both;
 #   5. the writer itself: WRITER_FLOWS (5 M) flows as FlowBatch messages in JetStream
-#      (tests/tools/chload publish), then serviceradar-netflow-clickhouse drains them: rows/s,
+#      (tests/tools/chload publish, live density), then serviceradar-netflow-clickhouse drains them: rows/s,
 #      and CPU of the writer and of clickhouse-server.
 #
 # Queries run as the read-only user over HTTP; times are curl's wall time per query.
@@ -21,6 +24,7 @@ set -euo pipefail
 build=$(cd "${1:?usage: clickhouse_bench.sh BUILD_DIR [FLOWS] [WRITER_FLOWS]}" && pwd)
 flows=${2:-100000000}
 writer_flows=${3:-5000000}
+live_flows=${LIVE_FLOWS:-10000000}
 source "$(dirname "$0")/../tests/it/lib.sh" "$build"
 cd "$IT_WORK"
 chload=$build/tests/tools/chload
@@ -34,7 +38,15 @@ it_start_clickhouse "$IT_WORK/ch"
 now=$(date +%s)
 start=$((now - 2 * 86400))
 
-# 1. The hot tier.
+# 0. Ingest at live density: traffic arriving at 300 k flows/s (each insert covers about two
+#    seconds, as the writer's do), into a database of its own that is dropped afterwards.
+live_cpu0=$(cpu_s "$CH_PID")
+"$chload" insert --url "$CH_URL" --user "$CH_WRITER_USER" --password "$CH_WRITER_PASSWORD" \
+    --db live --rate 300000 --flows "$live_flows" >live.json
+live_cpu=$(awk -v a="$live_cpu0" -v b="$(cpu_s "$CH_PID")" 'BEGIN { print b - a }')
+it_ch "DROP DATABASE live"
+
+# 1. The hot tier with 2 days of traffic (a backfill: each insert covers about 14 minutes).
 "$chload" insert --url "$CH_URL" --user "$CH_WRITER_USER" --password "$CH_WRITER_PASSWORD" \
     --flows "$flows" >load.json
 loaded=$(it_ch 'SELECT count() FROM netflow.netflow')
@@ -83,7 +95,11 @@ query_row() { # NAME OUR_SQL NAIVE_SQL
     time_ms "$2" 20 >ours.ms
     reader "$3" >/dev/null
     time_ms "$3" 3 >naive.ms
-    rows_out+=("$(printf '| %-24s | %6s | %6s | %8s | %8s |' "$1" "$(pct ours.ms 50)" \
+    rows_out+=("$(printf '| hot tier, live density (300 k/s)         | %11s | %7s | %9s |\n' "$live_flows" \
+    "$(jq .seconds live.json)" "$(jq .rows_per_s live.json)"
+printf '| hot tier, live density (300 k/s arrival) | %11s | %7s | %9s |\n' "$live_flows" \
+    "$(jq .seconds live.json)" "$(jq .rows_per_s live.json)"
+printf '| %-24s | %6s | %6s | %8s | %8s |' "$1" "$(pct ours.ms 50)" \
         "$(pct ours.ms 95)" "$(pct naive.ms 50)" "$(pct naive.ms 95)")")
 }
 query_row "top src_ip, 2 days" "$(ours --group-by src_ip --limit 10 --unscaled)" "$(naive_top src_ip)"
@@ -98,7 +114,8 @@ query_row "PRD example (last hour)" "$(printf "$prd_example" netflow.netflow)" \
 # 5. The writer draining JetStream.
 it_certs certs
 it_start_nats nats "$(it_free_port tcp)" "$IT_WORK/certs"
-"$chload" publish --nats "$NATS_URL" --certs "$IT_WORK/certs" --flows "$writer_flows" >publish.json
+"$chload" publish --nats "$NATS_URL" --certs "$IT_WORK/certs" --flows "$writer_flows" \
+    --rate 300000 >publish.json
 it_ch "TRUNCATE TABLE netflow.ingest_log" 2>/dev/null || true
 before=$(it_ch 'SELECT count() FROM netflow.netflow')
 WRITER_BATCH_SIZE=200000 WRITER_BATCH_INTERVAL=2s WRITER_CH_TIMEOUT=60s WRITER_ACK_WAIT=5m \
@@ -117,13 +134,16 @@ echo "### ClickHouse $(it_ch 'SELECT version()'), $flows flows over 2 days"
 echo
 echo "| ingest                                   | rows        | seconds | rows/s    |"
 echo "|------------------------------------------|-------------|---------|-----------|"
-printf '| hot tier (RowBinary into ingest, views) | %11s | %7s | %9s |\n' "$flows" \
+printf '| hot tier, live density (300 k/s)         | %11s | %7s | %9s |\n' "$live_flows" \
+    "$(jq .seconds live.json)" "$(jq .rows_per_s live.json)"
+printf '| hot tier, 2-day backfill                 | %11s | %7s | %9s |\n' "$flows" \
     "$(jq .seconds load.json)" "$(jq .rows_per_s load.json)"
 printf '| PRD table (INSERT … SELECT, server-side) | %11s | %7.1f | %9.0f |\n' "$flows" "$naive_secs" \
     "$(awk -v f="$flows" -v s="$naive_secs" 'BEGIN { print f / s }')"
 printf '| writer from JetStream (%s flows)   | %11s | %7.1f | %9.0f |\n' "$writer_flows" "$stored" \
     "$writer_secs" "$(awk -v f="$stored" -v s="$writer_secs" 'BEGIN { print f / s }')"
 echo
+echo "clickhouse-server CPU at live density: $(awk -v c="$live_cpu" -v f="$live_flows" 'BEGIN { printf "%.2f", c * 1e6 / f }') µs per row"
 echo "writer CPU $writer_cpu s, clickhouse-server CPU $ch_cpu s while the writer drained $stored flows"
 echo
 echo "| bytes on disk per flow | hot tier raw | + rollups | + ingest log | PRD table |"

@@ -6,8 +6,9 @@
  *
  * Invariants:
  *   1. NF_CH_INGEST_COLUMNS lists INGEST's names in order (checked at every apply).
- *   2. `netflow` has INGEST's columns except msg_id, plus the text ALIAS columns; the
- *      materialized views copy or aggregate from `ingest` only.
+ *   2. `netflow` has INGEST's columns except msg_id (those of STORED_AS in their stored form,
+ *      with an ALIAS of the original name), plus the text ALIAS columns; the materialized
+ *      views copy or aggregate from `ingest` only.
  *   3. zz_mv_ingest_log sorts after every other view of the database: ClickHouse pushes an
  *      insert into the views of a table in name order and stops at the first that fails,
  *      so a message is logged only once every other table has its rows. It is created
@@ -82,6 +83,39 @@ static const alias_col ALIASES[] = {
     {"exporter", "exporter_ip", "exporter"},
     {"next_hop", "next_hop_ip", "next_hop"},
 };
+
+/* Columns of `ingest` that `netflow` stores in another form, to compress: the flow's end
+ * as its distance from `timestamp` (the export delay, nearly constant per exporter) and its
+ * start as the flow's duration, instead of two more absolute times (about 1.5 bytes per
+ * flow each, 0.2-0.3 as offsets; docs/clickhouse.md). The original names stay readable as
+ * ALIAS columns. Offsets are whole seconds like the DateTimes they replace; a delay beyond
+ * +-68 years is clamped and a negative duration (an exporter bug) is stored as 0. */
+typedef struct stored_as {
+    const char *ingest;  /* INGEST column it replaces */
+    const char *name;    /* stored column */
+    const char *type;
+    const char *compute; /* from `ingest` columns, in mv_netflow */
+    const char *alias;   /* the original back, from `netflow` columns */
+} stored_as;
+
+static const stored_as STORED_AS[] = {
+    {"flow_start", "flow_duration", "UInt32",
+     "toUInt32(greatest(toInt64(flow_end) - toInt64(flow_start), 0))",
+     "toDateTime(toInt64(timestamp) - flow_end_delay - flow_duration)"},
+    {"flow_end", "flow_end_delay", "Int32",
+     "toInt32(greatest(least(toInt64(timestamp) - toInt64(flow_end), 2147483647), "
+     "-2147483648))",
+     "toDateTime(toInt64(timestamp) - flow_end_delay)"},
+};
+
+static const stored_as *
+stored_form(const char *ingest_column)
+{
+    for (size_t i = 0; i < sizeof(STORED_AS) / sizeof(STORED_AS[0]); i++)
+        if (strcmp(STORED_AS[i].ingest, ingest_column) == 0)
+            return &STORED_AS[i];
+    return NULL;
+}
 
 #define IP_TEXT_FMT                                                                                \
     "if(substring(%s, 1, 12) = unhex('00000000000000000000FFFF'), "                                \
@@ -218,7 +252,12 @@ create_netflow(nf_ch *c, const char *db, nf_err *err)
     sql s = {.len = 0};
     sql_add(&s, "CREATE TABLE IF NOT EXISTS %s.netflow (", db);
     for (size_t i = 0; i + 1 < NINGEST; i++) { /* all but msg_id */
-        sql_add(&s, "%s%s %s", i > 0 ? ", " : "", INGEST[i].name, INGEST[i].type);
+        const stored_as *sa = stored_form(INGEST[i].name);
+        if (sa != NULL)
+            sql_add(&s, ", %s %s, %s %s ALIAS %s", sa->name, sa->type, INGEST[i].name,
+                    INGEST[i].type, sa->alias);
+        else
+            sql_add(&s, "%s%s %s", i > 0 ? ", " : "", INGEST[i].name, INGEST[i].type);
         for (size_t a = 0; a < sizeof(ALIASES) / sizeof(ALIASES[0]); a++) {
             const char *src = ALIASES[a].source;
             if (strcmp(ALIASES[a].after, INGEST[i].name) == 0)
@@ -284,8 +323,13 @@ create_mv_netflow(nf_ch *c, const char *db, nf_err *err)
     sql s = {.len = 0};
     sql_add(&s, "CREATE MATERIALIZED VIEW IF NOT EXISTS %s.mv_netflow TO %s.netflow AS SELECT ", db,
             db);
-    for (size_t i = 0; i + 1 < NINGEST; i++)
-        sql_add(&s, "%s%s", i > 0 ? ", " : "", INGEST[i].name);
+    for (size_t i = 0; i + 1 < NINGEST; i++) {
+        const stored_as *sa = stored_form(INGEST[i].name);
+        if (sa != NULL)
+            sql_add(&s, "%s%s AS %s", i > 0 ? ", " : "", sa->compute, sa->name);
+        else
+            sql_add(&s, "%s%s", i > 0 ? ", " : "", INGEST[i].name);
+    }
     sql_add(&s, " FROM %s.ingest", db);
     return exec_ddl(c, &s, err);
 }

@@ -871,10 +871,10 @@ test_schema_apply_idempotent(void **state)
     /* The text columns of netflow are ALIAS columns (computed, not stored). */
     assert_int_equal(query_u64(c, "SELECT count() FROM system.columns WHERE database = 'nf_idem' "
                                   "AND table = 'netflow' AND default_kind = 'ALIAS'"),
-                     4);
+                     4 + 2); /* and flow_start, flow_end (STORED_AS) */
     assert_int_equal(query_u64(c, "SELECT count() FROM system.columns WHERE database = 'nf_idem' "
                                   "AND table = 'netflow'"),
-                     24 + 4);
+                     24 + 2 + 4);
 
     /* A repaired schema: a dropped view comes back. */
     exec_ok(c, "DROP TABLE nf_idem.mv_rollup_1h_as");
@@ -1101,6 +1101,25 @@ test_full_schema(void **state)
     free(got);
     assert_int_equal(query_u64(c, "SELECT count() FROM nf_full.netflow WHERE src_ip = '10.1.2.3'"),
                      N / 3); /* i % 3 != 0 and i even: a third of the rows */
+
+    /* Flow start and end are stored as offsets from timestamp and read back through their
+     * ALIAS columns: every row as sent, and the edges (an exporter clock ahead of ours, a
+     * start after the end, an end 100 years away) as docs/clickhouse.md says. */
+    assert_int_equal(query_u64(c, "SELECT count() FROM nf_full.netflow WHERE flow_start != "
+                                  "timestamp - 10 OR flow_end != timestamp - 1"),
+                     0);
+    exec_ok(c, "INSERT INTO nf_full.ingest (timestamp, flow_start, flow_end, msg_id) VALUES "
+               "(1000000000, 1000000030, 1000000005, 'edge-a'), "
+               "(1000000000, 999999000, 999999990, 'edge-b'), "
+               "(4000000000, 1, 1, 'edge-c')");
+    got = query_ok(c, "SELECT toUInt32(timestamp), toUInt32(flow_start), toUInt32(flow_end), "
+                      "flow_duration, flow_end_delay FROM nf_full.netflow WHERE "
+                      "agent_id = '' ORDER BY timestamp, flow_start");
+    assert_string_equal(got, "1000000000\t999999000\t999999990\t990\t10\n"
+                             "1000000000\t1000000005\t1000000005\t0\t-5\n"
+                             "4000000000\t1852516353\t1852516353\t0\t2147483647\n");
+    free(got);
+
     nf_ch_close(c);
     assert_zstd_parts("nf_full/netflow");
 }
@@ -1258,7 +1277,7 @@ test_server_restart(void **state)
     print_message("  server down: %s\n", err.msg);
     server_start();
     /* The same handle reconnects; the data survived. */
-    assert_int_equal(query_u64(c, "SELECT count() FROM nf_full.netflow"), 240);
+    assert_int_equal(query_u64(c, "SELECT count() FROM nf_full.netflow"), 240 + 3);
     nf_ch_close(c);
 }
 
