@@ -35,6 +35,14 @@ typedef struct held_msg {
     uint64_t records;
 } held_msg;
 
+/* A batch: the messages whose rows are in rows, held until the INSERT of rows succeeded. */
+typedef struct batch {
+    held_msg *held;
+    size_t nheld, cap;
+    nf_rowbuf rows;
+    uint64_t started_ms; /* when its first message was taken */
+} batch;
+
 typedef struct stats {
     atomic_uint_fast64_t messages;          /* fetched */
     atomic_uint_fast64_t records;           /* in decoded messages */
@@ -53,7 +61,8 @@ typedef struct stats {
     atomic_uint_fast64_t retention_runs;
     atomic_uint_fast64_t retention_dropped; /* day partitions dropped */
     atomic_uint_fast64_t retention_failures;
-    atomic_uint_fast64_t held_records;      /* gauge: rows waiting for the next INSERT */
+    atomic_uint_fast64_t held_records;      /* gauge: rows in the batch being filled */
+    atomic_uint_fast64_t flight_records;    /* gauge: rows of the INSERT in flight */
     atomic_int clickhouse_up;               /* gauge */
     atomic_int nats_up;                     /* gauge */
 } stats;
@@ -73,10 +82,23 @@ struct nf_chwriter {
     bool schema_ready;
     char into[1024]; /* "db.ingest (columns…)" */
 
-    held_msg *held;  /* the batch: messages whose rows are in rows */
-    size_t nheld, held_cap;
-    nf_rowbuf rows;
-    uint64_t batch_started_ms;
+    batch cur; /* being filled by the main thread */
+    bool nap_due; /* main thread: an INSERT failed since the last back-off */
+
+    /* The inserter thread and what it owns while in_flight (invariant 5). */
+    pthread_t inserter;
+    bool inserter_started;
+    pthread_mutex_t imu; /* guards in_flight, last_failed, inserter_quit */
+    pthread_cond_t icv;
+    bool in_flight;      /* flight is handed over */
+    bool last_failed;    /* an INSERT failed since the main thread last looked */
+    bool inserter_quit;
+    batch flight;
+    nf_ch *ch_insert;    /* its own connection */
+    nf_backoff insert_backoff;
+    nf_ratelimit insert_rl;
+    atomic_int schema_lost; /* set by the inserter: unknown table or column */
+
     nf_flow *flows;  /* decode buffer */
     size_t flows_cap;
 
@@ -117,13 +139,20 @@ nap(nf_chwriter *w, uint64_t ms)
     return stop;
 }
 
+/* Each thread has its own limiter: rl for the main thread, insert_rl for the inserter. */
+static void
+warn_rl(nf_ratelimit *rl, const char *what, const char *why)
+{
+    uint64_t suppressed;
+    if (nf_ratelimit_allow(rl, nf_mono_ms(), LOG_EVERY_MS, &suppressed))
+        nf_log_warn(COMP, "%s: %s (similar messages suppressed: %" PRIu64 ")", what, why,
+                    suppressed);
+}
+
 static void
 warn_limited(nf_chwriter *w, const char *what, const char *why)
 {
-    uint64_t suppressed;
-    if (nf_ratelimit_allow(&w->rl, nf_mono_ms(), LOG_EVERY_MS, &suppressed))
-        nf_log_warn(COMP, "%s: %s (similar messages suppressed: %" PRIu64 ")", what, why,
-                    suppressed);
+    warn_rl(&w->rl, what, why);
 }
 
 static void
@@ -193,18 +222,20 @@ static bool
 clickhouse_ready(nf_chwriter *w)
 {
     nf_err err = {0};
-    if (w->ch == NULL) {
-        nf_ch_config cc = {.url = w->cfg->clickhouse_url,
-                           .user = w->cfg->clickhouse_user,
-                           .password = w->cfg->clickhouse_password,
-                           /* no default database: it may not exist before the schema, and
-                            * every statement names it */
-                           .timeout_ms = w->cfg->clickhouse_timeout_ms};
-        if (nf_ch_open(&cc, &w->ch, &err) != NF_OK) {
-            warn_limited(w, "ClickHouse", err.msg);
-            return false;
-        }
+    nf_ch_config cc = {.url = w->cfg->clickhouse_url,
+                       .user = w->cfg->clickhouse_user,
+                       .password = w->cfg->clickhouse_password,
+                       /* no default database: it may not exist before the schema, and every
+                        * statement names it */
+                       .timeout_ms = w->cfg->clickhouse_timeout_ms};
+    /* Two connections: the inserter's is only touched before the first hand-over. */
+    if ((w->ch == NULL && nf_ch_open(&cc, &w->ch, &err) != NF_OK) ||
+        (w->ch_insert == NULL && nf_ch_open(&cc, &w->ch_insert, &err) != NF_OK)) {
+        warn_limited(w, "ClickHouse", err.msg);
+        return false;
     }
+    if (atomic_exchange(&w->schema_lost, 0))
+        w->schema_ready = false;
     if (!w->schema_ready) {
         if (nf_ch_schema_apply(w->ch, w->cfg->clickhouse_database, &err) != NF_OK) {
             atomic_store(&w->st.clickhouse_up, 0);
@@ -253,63 +284,120 @@ maybe_retention(nf_chwriter *w)
 static bool
 is_held(const nf_chwriter *w, uint64_t stream_seq)
 {
-    for (size_t i = 0; i < w->nheld; i++)
-        if (w->held[i].msg.stream_seq == stream_seq)
+    for (size_t i = 0; i < w->cur.nheld; i++)
+        if (w->cur.held[i].msg.stream_seq == stream_seq)
             return true;
     return false;
 }
 
-/* Gives every held message back to JetStream for redelivery after delay_ms and empties the
- * batch (its rows go too: the messages come back and are decoded again). */
+/* Gives every message of b back to JetStream for redelivery after delay_ms and empties b
+ * (its rows go too: the messages come back and are decoded again). */
 static void
-nak_held(nf_chwriter *w, uint64_t delay_ms)
+nak_batch(nf_chwriter *w, batch *b, uint64_t delay_ms)
 {
-    for (size_t i = 0; i < w->nheld; i++)
-        if (w->consumer == NULL || nf_bus_nak(w->consumer, &w->held[i].msg, delay_ms, NULL) != NF_OK)
-            nf_bus_msg_release(&w->held[i].msg); /* redelivered after ack_wait instead */
-    w->nheld = 0;
-    nf_rowbuf_reset(&w->rows);
-    atomic_store(&w->st.held_records, 0);
+    for (size_t i = 0; i < b->nheld; i++)
+        if (w->consumer == NULL || nf_bus_nak(w->consumer, &b->held[i].msg, delay_ms, NULL) != NF_OK)
+            nf_bus_msg_release(&b->held[i].msg); /* redelivered after ack_wait instead */
+    b->nheld = 0;
+    nf_rowbuf_reset(&b->rows);
 }
 
-/* INSERTs the batch and acks its messages; on failure naks them. True if the batch was
- * stored (or empty). */
-static bool
-flush(nf_chwriter *w)
+static void
+publish_held_gauge(nf_chwriter *w)
 {
-    if (w->nheld == 0)
-        return true;
+    atomic_store(&w->st.held_records, w->cur.rows.rows);
+}
+
+/* The inserter thread: INSERTs b and acks its messages; on failure naks them. True if b
+ * was stored. Uses only ch_insert, the consumer (libnats is thread-safe) and b. */
+static bool
+insert_batch(nf_chwriter *w, batch *b)
+{
     nf_err err = {0};
     uint64_t t0 = nf_mono_ms();
-    nf_status st = nf_ch_insert_rowbinary(w->ch, w->into, w->rows.buf, w->rows.len, &err);
+    nf_status st = nf_ch_insert_rowbinary(w->ch_insert, w->into, b->rows.buf, b->rows.len, &err);
     if (st != NF_OK) {
         atomic_fetch_add(&w->st.insert_failures, 1);
         atomic_store(&w->st.clickhouse_up, 0);
-        int code = nf_ch_last_code(w->ch);
+        int code = nf_ch_last_code(w->ch_insert);
         if (code == 60 || code == 16) /* unknown table or column: someone changed the schema */
-            w->schema_ready = false;
-        warn_limited(w, "INSERT failed, messages will be redelivered", err.msg);
-        nak_held(w, nf_backoff_next(&w->backoff));
+            atomic_store(&w->schema_lost, 1);
+        warn_rl(&w->insert_rl, "INSERT failed, messages will be redelivered", err.msg);
+        nak_batch(w, b, nf_backoff_next(&w->insert_backoff));
         return false;
     }
     atomic_store(&w->st.clickhouse_up, 1);
     atomic_fetch_add(&w->st.inserts, 1);
     atomic_fetch_add(&w->st.insert_ms_total, nf_mono_ms() - t0);
-    atomic_fetch_add(&w->st.records_inserted, w->rows.rows);
-    for (size_t i = 0; i < w->nheld; i++) {
+    atomic_fetch_add(&w->st.records_inserted, b->rows.rows);
+    for (size_t i = 0; i < b->nheld; i++) {
         /* A failed ack only means a redelivery, which the ingest log answers. */
-        if (nf_bus_ack(w->consumer, &w->held[i].msg, &err) == NF_OK)
+        if (nf_bus_ack(w->consumer, &b->held[i].msg, &err) == NF_OK)
             atomic_fetch_add(&w->st.messages_acked, 1);
         else {
             atomic_fetch_add(&w->st.ack_failures, 1);
-            nf_bus_msg_release(&w->held[i].msg);
+            nf_bus_msg_release(&b->held[i].msg);
         }
     }
-    w->nheld = 0;
-    nf_rowbuf_reset(&w->rows);
-    atomic_store(&w->st.held_records, 0);
-    nf_backoff_reset(&w->backoff);
+    b->nheld = 0;
+    nf_rowbuf_reset(&b->rows);
+    nf_backoff_reset(&w->insert_backoff);
     return true;
+}
+
+static void *
+inserter(void *arg)
+{
+    nf_chwriter *w = arg;
+    pthread_mutex_lock(&w->imu);
+    for (;;) {
+        while (!w->in_flight && !w->inserter_quit)
+            pthread_cond_wait(&w->icv, &w->imu);
+        if (!w->in_flight)
+            break; /* quit, nothing handed over */
+        pthread_mutex_unlock(&w->imu);
+        bool ok = insert_batch(w, &w->flight);
+        pthread_mutex_lock(&w->imu);
+        w->in_flight = false;
+        w->last_failed = w->last_failed || !ok;
+        atomic_store(&w->st.flight_records, 0);
+        pthread_cond_broadcast(&w->icv);
+    }
+    pthread_mutex_unlock(&w->imu);
+    return NULL;
+}
+
+/* Waits until no INSERT is in flight (invariant 5). If one failed since the last call, the
+ * main thread backs off before it hands over more (nap_due). */
+static void
+wait_idle(nf_chwriter *w)
+{
+    pthread_mutex_lock(&w->imu);
+    while (w->in_flight)
+        pthread_cond_wait(&w->icv, &w->imu);
+    if (w->last_failed)
+        w->nap_due = true;
+    w->last_failed = false;
+    pthread_mutex_unlock(&w->imu);
+}
+
+/* Hands the batch being filled to the inserter (after the previous INSERT finished) and
+ * starts an empty one: the next batch is fetched and decoded while this one is inserted. */
+static void
+dispatch(nf_chwriter *w)
+{
+    if (w->cur.nheld == 0)
+        return;
+    wait_idle(w);
+    batch b = w->flight; /* empty: the inserter emptied it */
+    w->flight = w->cur;
+    w->cur = b;
+    atomic_store(&w->st.flight_records, w->flight.rows.rows);
+    publish_held_gauge(w);
+    pthread_mutex_lock(&w->imu);
+    w->in_flight = true;
+    pthread_cond_broadcast(&w->icv);
+    pthread_mutex_unlock(&w->imu);
 }
 
 /* Copies m to the dead-letter stream with its reason, then terminates it. */
@@ -354,22 +442,22 @@ grow_flows(nf_chwriter *w, size_t n)
 static bool
 hold(nf_chwriter *w, const nf_bus_msg *m, const char *id, uint64_t records)
 {
-    if (w->nheld == w->held_cap) {
-        size_t cap = w->held_cap ? w->held_cap * 2 : 64;
-        held_msg *h = realloc(w->held, cap * sizeof(*h));
+    if (w->cur.nheld == w->cur.cap) {
+        size_t cap = w->cur.cap ? w->cur.cap * 2 : 64;
+        held_msg *h = realloc(w->cur.held, cap * sizeof(*h));
         if (h == NULL)
             return false;
-        w->held = h;
-        w->held_cap = cap;
+        w->cur.held = h;
+        w->cur.cap = cap;
     }
-    held_msg *h = &w->held[w->nheld++];
+    held_msg *h = &w->cur.held[w->cur.nheld++];
     h->msg = *m;
     size_t n = strnlen(id, sizeof(h->id) - 1);
     memcpy(h->id, id, n);
     h->id[n] = '\0';
     h->records = records;
-    if (w->nheld == 1)
-        w->batch_started_ms = nf_mono_ms();
+    if (w->cur.nheld == 1)
+        w->cur.started_ms = nf_mono_ms();
     return true;
 }
 
@@ -400,19 +488,19 @@ take(nf_chwriter *w, nf_bus_msg *m, const char *id)
         return;
     }
     atomic_fetch_add(&w->st.records, n);
-    if (w->nheld > 0 && w->rows.rows + n > w->cfg->batch_size)
-        flush(w); /* keeps every INSERT within batch_size rows (invariant 2) */
-    size_t mark = w->rows.len, rows_mark = w->rows.rows;
+    if (w->cur.nheld > 0 && w->cur.rows.rows + n > w->cfg->batch_size)
+        dispatch(w); /* keeps every INSERT within batch_size rows (invariant 2) */
+    size_t mark = w->cur.rows.len, rows_mark = w->cur.rows.rows;
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++)
-        ok = nf_rowbuf_add(&w->rows, &w->flows[i], h.agent_id, id);
+        ok = nf_rowbuf_add(&w->cur.rows, &w->flows[i], h.agent_id, id);
     if (!ok || !hold(w, m, id, n)) {
-        w->rows.len = mark, w->rows.rows = rows_mark;
+        w->cur.rows.len = mark, w->cur.rows.rows = rows_mark;
         warn_limited(w, "out of memory holding a batch", id);
         nf_bus_msg_release(m);
         return;
     }
-    atomic_store(&w->st.held_records, w->rows.rows);
+    publish_held_gauge(w);
 }
 
 /* Writes s as uppercase hex (what ClickHouse's hex() returns) at out; returns the end. */
@@ -473,6 +561,11 @@ take_all(nf_chwriter *w, nf_bus_msg *msgs, size_t n)
     bool stored[FETCH_MAX] = {false};
     char check[FETCH_MAX][MSG_ID_MAX];
     size_t ncheck = 0, where[FETCH_MAX];
+    for (size_t i = 0; i < n; i++)
+        if (msgs[i].num_delivered > 1) {
+            wait_idle(w); /* invariant 5: the INSERT in flight is logged or failed first */
+            break;
+        }
     for (size_t i = 0; i < n; i++) {
         atomic_fetch_add(&w->st.messages, 1);
         message_id(&msgs[i], ids[i], MSG_ID_MAX);
@@ -525,9 +618,9 @@ take_all(nf_chwriter *w, nf_bus_msg *msgs, size_t n)
 static uint64_t
 fetch_wait_ms(const nf_chwriter *w)
 {
-    if (w->nheld == 0)
+    if (w->cur.nheld == 0)
         return w->cfg->batch_interval_ms;
-    uint64_t age = nf_mono_ms() - w->batch_started_ms;
+    uint64_t age = nf_mono_ms() - w->cur.started_ms;
     return age >= w->cfg->batch_interval_ms ? 1 : w->cfg->batch_interval_ms - age;
 }
 
@@ -541,16 +634,24 @@ step(nf_chwriter *w)
     atomic_store(&w->st.nats_up, st == NF_OK);
     if (st != NF_OK) {
         warn_limited(w, "fetch", err.msg);
-        if (w->nheld > 0) /* cannot ack while NATS is away: let them come back */
-            nak_held(w, 0);
+        if (w->cur.nheld > 0) /* cannot ack while NATS is away: let them come back */
+            nak_batch(w, &w->cur, 0);
+        publish_held_gauge(w);
         nap(w, nf_backoff_next(&w->backoff));
         return;
     }
     take_all(w, msgs, n);
-    bool due = w->nheld > 0 && (w->rows.rows >= w->cfg->batch_size ||
-                                nf_mono_ms() - w->batch_started_ms >= w->cfg->batch_interval_ms);
-    if (due && !flush(w))
+    bool due = w->cur.nheld > 0 &&
+               (w->cur.rows.rows >= w->cfg->batch_size ||
+                nf_mono_ms() - w->cur.started_ms >= w->cfg->batch_interval_ms);
+    if (due)
+        dispatch(w);
+    if (w->nap_due) { /* an INSERT failed: give ClickHouse time */
+        w->nap_due = false;
         nap(w, nf_backoff_next(&w->backoff));
+    } else if (due) {
+        nf_backoff_reset(&w->backoff);
+    }
 }
 
 static void *
@@ -571,9 +672,12 @@ run(void *arg)
         }
         step(w);
     }
-    /* Stopping: one attempt to store what is held, else hand it back. */
-    if (w->nheld > 0 && (w->ch == NULL || !flush(w)))
-        nak_held(w, 0);
+    /* Stopping: one attempt to store what is held (the inserter naks it if that fails),
+     * else hand it back. */
+    if (w->ch_insert != NULL)
+        dispatch(w);
+    wait_idle(w);
+    nak_batch(w, &w->cur, 0);
     return NULL;
 }
 
@@ -588,8 +692,11 @@ nf_chwriter_create(const nf_chwriter_config *cfg, nf_chwriter **out, nf_err *err
     w->cfg = cfg;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->wake, NULL);
-    nf_backoff_init(&w->backoff, cfg->backoff_min_ms, cfg->backoff_max_ms,
-                    (unsigned)(nf_mono_ns() ^ (uintptr_t)w));
+    pthread_mutex_init(&w->imu, NULL);
+    pthread_cond_init(&w->icv, NULL);
+    unsigned seed = (unsigned)(nf_mono_ns() ^ (uintptr_t)w);
+    nf_backoff_init(&w->backoff, cfg->backoff_min_ms, cfg->backoff_max_ms, seed);
+    nf_backoff_init(&w->insert_backoff, cfg->backoff_min_ms, cfg->backoff_max_ms, seed ^ 1u);
     int n = snprintf(w->into, sizeof(w->into), "%s.ingest %s", cfg->clickhouse_database,
                      NF_CH_INGEST_COLUMNS);
     if (n < 0 || (size_t)n >= sizeof(w->into)) {
@@ -603,7 +710,11 @@ nf_chwriter_create(const nf_chwriter_config *cfg, nf_chwriter **out, nf_err *err
 nf_status
 nf_chwriter_start(nf_chwriter *w, nf_err *err)
 {
-    int rc = pthread_create(&w->thread, NULL, run, w);
+    int rc = pthread_create(&w->inserter, NULL, inserter, w);
+    if (rc != 0)
+        return nf_err_sys(err, NF_EIO, rc, "clickhouse writer: starting its inserter thread");
+    w->inserter_started = true;
+    rc = pthread_create(&w->thread, NULL, run, w);
     if (rc != 0)
         return nf_err_sys(err, NF_EIO, rc, "clickhouse writer: starting its thread");
     w->started = true;
@@ -617,10 +728,25 @@ nf_chwriter_stop(nf_chwriter *w)
     w->stop = true;
     pthread_cond_broadcast(&w->wake);
     pthread_mutex_unlock(&w->mu);
-    if (w->started) {
+    if (w->started) { /* it waits for the last INSERT before it returns */
         pthread_join(w->thread, NULL);
         w->started = false;
     }
+    if (w->inserter_started) {
+        pthread_mutex_lock(&w->imu);
+        w->inserter_quit = true;
+        pthread_cond_broadcast(&w->icv);
+        pthread_mutex_unlock(&w->imu);
+        pthread_join(w->inserter, NULL);
+        w->inserter_started = false;
+    }
+}
+
+static void
+batch_free(batch *b)
+{
+    nf_rowbuf_free(&b->rows);
+    free(b->held);
 }
 
 void
@@ -629,13 +755,17 @@ nf_chwriter_destroy(nf_chwriter *w)
     if (w == NULL)
         return;
     nf_chwriter_stop(w);
-    nak_held(w, 0);
+    nak_batch(w, &w->cur, 0);
+    nak_batch(w, &w->flight, 0);
     nf_bus_consumer_close(w->consumer);
     nf_bus_close(w->bus);
     nf_ch_close(w->ch);
-    nf_rowbuf_free(&w->rows);
-    free(w->held);
+    nf_ch_close(w->ch_insert);
+    batch_free(&w->cur);
+    batch_free(&w->flight);
     free(w->flows);
+    pthread_cond_destroy(&w->icv);
+    pthread_mutex_destroy(&w->imu);
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->mu);
     free(w);
@@ -688,8 +818,9 @@ nf_chwriter_render_metrics(void *ctx, nf_metrics *m)
         nf_metrics_counter(m, name, counters[i].help, atomic_load(v));
     }
     nf_metrics_gauge(m, "serviceradar_netflow_clickhouse_held_records",
-                     "records waiting for the next INSERT",
-                     (double)atomic_load(&w->st.held_records));
+                     "records not stored yet: in the batch being filled and in the INSERT in flight",
+                     (double)(atomic_load(&w->st.held_records) +
+                              atomic_load(&w->st.flight_records)));
     nf_metrics_gauge(m, "serviceradar_netflow_clickhouse_up",
                      "1 while the last ClickHouse request succeeded",
                      atomic_load(&w->st.clickhouse_up));

@@ -1,18 +1,23 @@
 /* chwriter.h — serviceradar-netflow-clickhouse's engine: flow batches from JetStream into
  * the ClickHouse hot tier, exactly once. Design: docs/clickhouse.md.
  *
- * One thread:
+ * Two threads. The main thread fetches, decodes and fills a batch; when the batch is due it
+ * hands it to the inserter thread and fills the next one while that INSERT runs, so the
+ * writer's own work overlaps ClickHouse's (about twice the rate of doing both in turn):
  *
- *   fetch ─▶ redelivered? ──yes─▶ in ingest_log? ──yes─▶ ack (already stored)
- *     ▲          │ no                   │ no
- *     │          ▼                      ▼
+ *   fetch ─▶ redelivered? ──yes─▶ (wait for the INSERT in flight) in ingest_log? ──yes─▶ ack
+ *     ▲          │ no                                                │ no
+ *     │          ▼                                                   ▼
  *     │      decode FlowBatch ──bad──▶ dead-letter stream (reason header) ─▶ term
  *     │          │ ok
  *     │          ▼
  *     │      rows += records; hold the message
  *     │          │ batch_size rows held, or the oldest waited batch_interval
  *     │          ▼
- *     └─ ack ◀── INSERT INTO ingest FORMAT RowBinary ──fails─▶ nak all (delay), backoff
+ *     └──── hand over (after the previous INSERT finished)
+ *                │                                           inserter thread
+ *                └──▶ INSERT INTO ingest FORMAT RowBinary ─▶ ack all │ fails ─▶ nak all (delay);
+ *                                                                       the main thread backs off
  *
  * Invariants
  *   1. A message is acked only after ClickHouse answered 200 to the INSERT holding its rows,
@@ -20,10 +25,14 @@
  *   2. One INSERT holds at most batch_size (<= 1 000 000) rows, so ClickHouse writes it as
  *      one block: all of its messages' rows or none.
  *   3. A message the writer holds is never held twice: ack_wait is at least twice
- *      batch_interval + clickhouse_timeout (config check), and a delivery of a message
- *      already held is released, not added.
+ *      batch_interval + clickhouse_timeout (config check; a message waits at most
+ *      batch_interval being batched, one timeout behind the INSERT before it and one in its
+ *      own), and a delivery of a message already held is released, not added.
  *   4. An undecodable message never blocks the stream: it is copied to the dead-letter
  *      stream with its reason and terminated; if that copy fails it is nak'ed and retried.
+ *   5. At most one INSERT is in flight, and the main thread looks a redelivered message up
+ *      in ingest_log only when none is: a message whose INSERT is still running is never
+ *      taken for one that was lost.
  *
  * Retention runs at start and every hour (nf_ch_retention_apply).
  */
@@ -39,11 +48,11 @@ typedef struct nf_chwriter nf_chwriter;
  * nf_chwriter_destroy. */
 nf_status nf_chwriter_create(const nf_chwriter_config *cfg, nf_chwriter **out, nf_err *err);
 
-/* Starts the thread. NATS and ClickHouse are reached from it, with backoff, so the writer
+/* Starts the threads. NATS and ClickHouse are reached from them, with backoff, so the writer
  * starts whatever is up. */
 nf_status nf_chwriter_start(nf_chwriter *w, nf_err *err);
 
-/* Stops the thread: the batch in hand is inserted (one attempt) and acked, or nak'ed.
+/* Stops both threads: the batch in hand is inserted (one attempt) and acked, or nak'ed.
  * Idempotent. */
 void nf_chwriter_stop(nf_chwriter *w);
 
