@@ -4,7 +4,7 @@
 #
 #   0. ingest at live density: LIVE_FLOWS (10 M) flows as dense as traffic arriving at
 #      300 k flows/s, RowBinary into the ingest table of a scratch database (chload insert
-#      --rate): rows/s and clickhouse-server CPU per row, with the raw table, ten rollups and
+#      --rate): rows/s and clickhouse-server CPU per row, with the raw table, 13 rollups and
 #      the ingest log all fed;
 #   1. load FLOWS (100 M) realistic flows spread over the last 2 days into the hot tier's
 #      ingest table the same way (a backfill: rollups gain more rows per insert): rows/s;
@@ -114,7 +114,7 @@ it_start_nats nats "$(it_free_port tcp)" "$IT_WORK/certs"
     --rate 300000 >publish.json
 it_ch "TRUNCATE TABLE netflow.ingest_log" 2>/dev/null || true
 before=$(it_ch 'SELECT count() FROM netflow.netflow')
-WRITER_BATCH_SIZE=200000 WRITER_BATCH_INTERVAL=2s WRITER_CH_TIMEOUT=60s WRITER_ACK_WAIT=5m \
+WRITER_BATCH_SIZE=${WRITER_BATCH:-200000} WRITER_BATCH_INTERVAL=2s WRITER_CH_TIMEOUT=60s WRITER_ACK_WAIT=5m \
     it_writer_config "$IT_WORK" "$IT_WORK/certs"
 ch_cpu0=$(cpu_s "$CH_PID")
 t0=$(date +%s%N)

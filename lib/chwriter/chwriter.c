@@ -104,7 +104,9 @@ struct nf_chwriter {
 
     uint64_t next_retention_ms;
     nf_backoff backoff;
-    nf_ratelimit rl;
+    nf_ratelimit rl;      /* main thread: warnings about the data (dead letters, memory) */
+    nf_ratelimit rl_nats; /* main thread: the NATS side */
+    nf_ratelimit rl_ch;   /* main thread: the ClickHouse side */
     stats st;
 };
 
@@ -139,7 +141,7 @@ nap(nf_chwriter *w, uint64_t ms)
     return stop;
 }
 
-/* Each thread has its own limiter: rl for the main thread, insert_rl for the inserter. */
+/* Limiters are per thread (insert_rl is the inserter's) and per subject. */
 static void
 warn_rl(nf_ratelimit *rl, const char *what, const char *why)
 {
@@ -153,6 +155,19 @@ static void
 warn_limited(nf_chwriter *w, const char *what, const char *why)
 {
     warn_rl(&w->rl, what, why);
+}
+
+/* Each side has its own limiter, so a ClickHouse outage never hides a NATS one. */
+static void
+warn_nats(nf_chwriter *w, const char *what, const char *why)
+{
+    warn_rl(&w->rl_nats, what, why);
+}
+
+static void
+warn_ch(nf_chwriter *w, const char *what, const char *why)
+{
+    warn_rl(&w->rl_ch, what, why);
 }
 
 static void
@@ -189,14 +204,14 @@ bus_ready(nf_chwriter *w)
         nf_bus_config bc = {.url = w->cfg->nats_url, .security = &w->cfg->security,
                             .name = "serviceradar-netflow-clickhouse"};
         if (nf_bus_connect(&bc, &w->bus, &err) != NF_OK) {
-            warn_limited(w, "NATS", err.msg);
+            warn_nats(w, "NATS", err.msg);
             return false;
         }
         nf_log_info(COMP, "connected to NATS %s", w->cfg->nats_url);
     }
     if (!w->dlq_ready) {
         if (ensure_dead_letter_stream(w, &err) != NF_OK) {
-            warn_limited(w, "dead-letter stream", err.msg);
+            warn_nats(w, "dead-letter stream", err.msg);
             return false;
         }
         w->dlq_ready = true;
@@ -206,9 +221,9 @@ bus_ready(nf_chwriter *w)
                                             w->cfg->subject, w->cfg->ack_wait_ms,
                                             (int)w->cfg->max_ack_pending, &w->consumer, &err);
         if (st != NF_OK) {
-            warn_limited(w, st == NF_ENOTFOUND ? "stream not found yet (the poller creates it)"
-                                               : "consumer",
-                         err.msg);
+            warn_nats(w, st == NF_ENOTFOUND ? "stream not found yet (the poller creates it)"
+                                            : "consumer",
+                      err.msg);
             return false;
         }
         nf_log_info(COMP, "reading stream %s subject %s as durable %s", w->cfg->stream,
@@ -231,7 +246,7 @@ clickhouse_ready(nf_chwriter *w)
     /* Two connections: the inserter's is only touched before the first hand-over. */
     if ((w->ch == NULL && nf_ch_open(&cc, &w->ch, &err) != NF_OK) ||
         (w->ch_insert == NULL && nf_ch_open(&cc, &w->ch_insert, &err) != NF_OK)) {
-        warn_limited(w, "ClickHouse", err.msg);
+        warn_ch(w, "ClickHouse", err.msg);
         return false;
     }
     if (atomic_exchange(&w->schema_lost, 0))
@@ -239,7 +254,7 @@ clickhouse_ready(nf_chwriter *w)
     if (!w->schema_ready) {
         if (nf_ch_schema_apply(w->ch, w->cfg->clickhouse_database, &err) != NF_OK) {
             atomic_store(&w->st.clickhouse_up, 0);
-            warn_limited(w, "ClickHouse schema", err.msg);
+            warn_ch(w, "ClickHouse schema", err.msg);
             return false;
         }
         char version[64] = "?";
@@ -585,8 +600,8 @@ take_all(nf_chwriter *w, nf_bus_msg *msgs, size_t n)
         nf_err err = {0};
         if (lookup_ingested(w, check, ncheck, found, &err) != NF_OK) {
             atomic_fetch_add(&w->st.lookup_failures, 1);
-            warn_limited(w, "ingest_log look-up failed, redelivered messages retried later",
-                         err.msg);
+            warn_ch(w, "ingest_log look-up failed, redelivered messages retried later",
+                    err.msg);
             uint64_t delay = nf_backoff_next(&w->backoff);
             for (size_t k = 0; k < ncheck; k++)
                 if (nf_bus_nak(w->consumer, &msgs[where[k]], delay, NULL) != NF_OK)
@@ -633,7 +648,7 @@ step(nf_chwriter *w)
     nf_status st = nf_bus_fetch(w->consumer, FETCH_MAX, fetch_wait_ms(w), msgs, &n, &err);
     atomic_store(&w->st.nats_up, st == NF_OK);
     if (st != NF_OK) {
-        warn_limited(w, "fetch", err.msg);
+        warn_nats(w, "fetch", err.msg);
         if (w->cur.nheld > 0) /* cannot ack while NATS is away: let them come back */
             nak_batch(w, &w->cur, 0);
         publish_held_gauge(w);

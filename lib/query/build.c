@@ -4,7 +4,8 @@
  * Design notes
  *
  * 1. Which rollup family. A family can answer when every field the request groups or
- *    filters by is one of its dims. When several can (a time series filtered by exporter
+ *    filters by is one of its dims; it is read at the resolutions it has (a family with
+ *    1 h only makes raw + 1h + raw plans). When several can (a time series filtered by exporter
  *    only, say), the first in `families` wins: they are listed from the one expected to have
  *    the fewest rows per bucket (interfaces × protocols) to the most (addresses).
  *
@@ -51,17 +52,27 @@
 #define BIT(f) (1u << (f))
 
 typedef struct family {
-    const char *name; /* table suffix: rollup_<res>_<name> */
-    unsigned dims;    /* BIT(field) of each dim */
+    const char *name;     /* table suffix: rollup_<res>_<name> */
+    unsigned dims;        /* BIT(field) of each dim */
+    unsigned resolutions; /* BIT(i) of each resolutions[i] it has */
 } family;
 
-/* Note 1: fewest rows first. Exporter is a dim of all of them. */
+#define EVERY_RES 3u /* 1 h and 5 min */
+#define HOURLY 1u    /* 1 h only (resolutions[0]) */
+
+/* Note 1: fewest rows first. The address and port families have no exporter (their rows
+ * are shared by all exporters); the exporter_* ones answer questions about one exporter's
+ * addresses and ports, hourly only (docs/clickhouse.md). */
 static const family families[] = {
-    {"iface", BIT(NF_Q_EXPORTER) | BIT(NF_Q_IN_IF) | BIT(NF_Q_OUT_IF) | BIT(NF_Q_PROTOCOL)},
-    {"as", BIT(NF_Q_EXPORTER) | BIT(NF_Q_SRC_AS) | BIT(NF_Q_DST_AS)},
-    {"dst_port", BIT(NF_Q_EXPORTER) | BIT(NF_Q_PROTOCOL) | BIT(NF_Q_DST_PORT)},
-    {"src_addr", BIT(NF_Q_EXPORTER) | BIT(NF_Q_SRC_ADDR)},
-    {"dst_addr", BIT(NF_Q_EXPORTER) | BIT(NF_Q_DST_ADDR)},
+    {"iface", BIT(NF_Q_EXPORTER) | BIT(NF_Q_IN_IF) | BIT(NF_Q_OUT_IF) | BIT(NF_Q_PROTOCOL),
+     EVERY_RES},
+    {"as", BIT(NF_Q_EXPORTER) | BIT(NF_Q_SRC_AS) | BIT(NF_Q_DST_AS), EVERY_RES},
+    {"dst_port", BIT(NF_Q_PROTOCOL) | BIT(NF_Q_DST_PORT), EVERY_RES},
+    {"src_addr", BIT(NF_Q_SRC_ADDR), EVERY_RES},
+    {"dst_addr", BIT(NF_Q_DST_ADDR), EVERY_RES},
+    {"exporter_dst_port", BIT(NF_Q_EXPORTER) | BIT(NF_Q_PROTOCOL) | BIT(NF_Q_DST_PORT), HOURLY},
+    {"exporter_src_addr", BIT(NF_Q_EXPORTER) | BIT(NF_Q_SRC_ADDR), HOURLY},
+    {"exporter_dst_addr", BIT(NF_Q_EXPORTER) | BIT(NF_Q_DST_ADDR), HOURLY},
 };
 
 typedef struct resolution {
@@ -263,7 +274,8 @@ make_plan(const nf_q_request *req, plan *p)
     p->fam = choose_family(req);
     for (size_t i = 0; p->fam != NULL && i < NRES; i++) {
         /* Note 3: a series may use a resolution only if its interval is a multiple of it. */
-        if (!is_time_series(req) || req->interval % resolutions[i].seconds == 0)
+        if ((p->fam->resolutions & (1u << i)) != 0 &&
+            (!is_time_series(req) || req->interval % resolutions[i].seconds == 0))
             tiers[n++] = &resolutions[i];
     }
     split(p, req->start, req->end, tiers, n);
@@ -424,11 +436,11 @@ sb_parts(sbuf *b, const nf_q_request *req, const plan *p, const char *db)
     sb_printf(b, "\n");
 }
 
-/* Same text as the schema's ALIAS columns (src_ip, …): dotted quad for IPv4-mapped. */
+/* Same text as the schema's ALIAS columns (src_ip, …): dotted quad for IPv4-mapped (the
+ * prefix IPv6NumToString prints for those, "::ffff:", is written in hex: note 4). */
 #define ADDR_TEXT(k)                                                                          \
-    "if(substring(" k ", 1, 12) = unhex('00000000000000000000FFFF'), "                       \
-    "IPv4NumToString(reinterpretAsUInt32(reverse(substring(" k ", 13, 4)))), "               \
-    "IPv6NumToString(" k "))"
+    "if(startsWith(IPv6NumToString(" k "), unhex('3A3A666666663A')), "                    \
+    "substring(IPv6NumToString(" k "), 8), IPv6NumToString(" k "))"
 
 /* Top-N: sum the parts per key, keep the N largest, and only then format the N keys (the
  * outer query sorts again: ClickHouse does not promise a subquery's order survives). Ties

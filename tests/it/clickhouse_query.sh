@@ -78,6 +78,12 @@ query "filter-port" --start "$a" --end "$b" --group-by dst_ip --filter dst_port=
 query "filter-proto-exporter" --start "$a" --end "$b" --group-by time --interval 3600 \
     --filter protocol=udp --filter exporter=127.0.0.11
 query "filter-iface" --start "$a" --end "$b" --group-by protocol --filter "in_if=$in_if"
+# One exporter's addresses and ports (the hourly exporter_* rollups, raw at the edges).
+query "exporter-src" --start "$a" --end "$b" --group-by src_ip --filter exporter=127.0.0.12 --limit 20
+query "exporter-dst" --start "$a" --end "$b" --group-by dst_ip --filter exporter=127.0.0.13
+query "exporter-port" --start "$a" --end "$b" --group-by dst_port --filter exporter=127.0.0.10 \
+    --filter protocol=tcp
+query "exporter-by-port" --start "$a" --end "$b" --group-by exporter --filter dst_port=443
 query "filter-as" --start "$a" --end "$b" --group-by src_as --filter "dst_as=$dst_as"
 query "short" --start "$((now - 200))" --end "$now" --group-by src_ip
 [ "$via_rollup" -ge $((checked / 2)) ] || it_fail "only $via_rollup of $checked queries used a rollup"

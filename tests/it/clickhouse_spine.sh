@@ -37,7 +37,7 @@ for t in $(it_ch "SELECT name FROM system.tables WHERE database = 'netflow' AND 
     it_expect "$t" "$(it_ch "SELECT sum(flows), sum(bytes), sum(bytes_scaled) FROM netflow.$t FORMAT CSV")" \
         "$flows,$(jq .bytes sent.json),$(( $(jq .bytes sent.json) * 4 ))"
 done
-it_expect "rollup tables" "$(it_ch "SELECT count() FROM system.tables WHERE database = 'netflow' AND name LIKE 'rollup_%'")" 10
+it_expect "rollup tables" "$(it_ch "SELECT count() FROM system.tables WHERE database = 'netflow' AND name LIKE 'rollup_%'")" 13
 
 # One ingest_log row per message, each message once.
 it_expect "ingest_log rows" "$(it_ch 'SELECT sum(rows) FROM netflow.ingest_log')" "$flows"

@@ -40,9 +40,9 @@
 #define READER "netflow_reader"
 #define WRITER_PW "w-secret-1"
 #define READER_PW "r-secret-2"
-/* Objects of the schema: netflow, ingest, 10 rollups, ingest_log, schema_version, and the
- * 12 views (mv_netflow, 10 rollup views, zz_mv_ingest_log). */
-#define SCHEMA_OBJECTS 26
+/* Objects of the schema: netflow, ingest, 13 rollups, ingest_log, schema_version, and the
+ * 15 views (mv_netflow, 13 rollup views, zz_mv_ingest_log). */
+#define SCHEMA_OBJECTS 32
 
 /* ---- server ------------------------------------------------------------------------------- */
 
@@ -1023,7 +1023,8 @@ assert_zstd_parts(const char *db_table)
 static const char *const ROLLUP_TABLES[] = {
     "rollup_5m_iface",    "rollup_1h_iface",    "rollup_5m_src_addr", "rollup_1h_src_addr",
     "rollup_5m_dst_addr", "rollup_1h_dst_addr", "rollup_5m_dst_port", "rollup_1h_dst_port",
-    "rollup_5m_as",       "rollup_1h_as",
+    "rollup_5m_as",       "rollup_1h_as",       "rollup_1h_exporter_dst_port",
+    "rollup_1h_exporter_src_addr", "rollup_1h_exporter_dst_addr",
 };
 
 static void
@@ -1078,6 +1079,18 @@ test_full_schema(void **state)
     raw = query_ok(c, "SELECT toStartOfFiveMinute(timestamp) AS ts, sum(bytes * sampling_rate) "
                       "FROM nf_full.netflow WHERE src_ip = '2001:db8::1' GROUP BY ts ORDER BY ts");
     assert_string_equal(got, raw);
+    free(got);
+    free(raw);
+    /* One exporter's sources, hourly. */
+    got = query_ok(c, "SELECT hex(exporter), ts, sum(bytes) FROM "
+                      "nf_full.rollup_1h_exporter_src_addr WHERE src_addr = "
+                      "toFixedString(IPv6StringToNum('::ffff:10.1.2.3'), 16) GROUP BY exporter, "
+                      "ts ORDER BY exporter, ts");
+    raw = query_ok(c, "SELECT hex(exporter), toStartOfHour(timestamp) AS ts, sum(bytes) FROM "
+                      "nf_full.netflow WHERE src_ip = '10.1.2.3' GROUP BY exporter, ts "
+                      "ORDER BY exporter, ts");
+    assert_string_equal(got, raw);
+    assert_true(strlen(raw) > 0);
     free(got);
     free(raw);
     /* The views aggregate per insert: far fewer rows than flows. */
@@ -1232,9 +1245,9 @@ test_retention(void **state)
     assert_int_equal(nf_ch_retention_apply(c, "nf_ret", 0, now, &res, &err), NF_EINVAL);
     assert_int_equal(nf_ch_retention_apply(c, "bad name", 2, now, &res, &err), NF_EINVAL);
     assert_int_equal(nf_ch_retention_apply(c, "nf_ret", 2, now, &res, &err), NF_OK);
-    /* netflow and 10 rollups drop today-5, -4, -3; ingest_log drops -5 and -4. */
-    assert_int_equal(res.partitions_dropped, 11 * 3 + 2);
-    assert_int_equal(res.tables, 12);
+    /* netflow and 13 rollups drop today-5, -4, -3; ingest_log drops -5 and -4. */
+    assert_int_equal(res.partitions_dropped, 14 * 3 + 2);
+    assert_int_equal(res.tables, 15);
 
     char *got = query_ok(c, "SELECT count(), min(toDate(timestamp)) = today() - 2, "
                             "max(toDate(timestamp)) = today() FROM nf_ret.netflow");
@@ -1258,7 +1271,7 @@ test_retention(void **state)
     assert_int_equal(res.partitions_dropped, 0);
     /* One day: today - 2 goes too (ingest_log keeps it). */
     assert_int_equal(nf_ch_retention_apply(c, "nf_ret", 1, now, &res, &err), NF_OK);
-    assert_int_equal(res.partitions_dropped, 11 + 1);
+    assert_int_equal(res.partitions_dropped, 14 + 1);
     nf_ch_close(c);
 }
 

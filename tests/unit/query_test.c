@@ -478,6 +478,22 @@ test_plan_unaligned_five_parts(void **state)
                     "raw[1700010600,1700010807)");
 }
 
+/* A family with hourly rows only (one exporter's addresses): raw edges, no 5-minute parts. */
+static void
+test_plan_hourly_family(void **state)
+{
+    (void)state;
+    nf_q_request r = top(NF_Q_SRC_ADDR, T0, T0 + 3 * 3600 + 7);
+    add_filter(&r, "exporter=192.0.2.1");
+    assert_plan(&r, "raw[1700000000,1700002800) "
+                    "rollup_1h_exporter_src_addr[1700002800,1700010000) "
+                    "raw[1700010000,1700010807)");
+    r = series(300, T0, T0 + 3 * 3600 + 7); /* 5-minute buckets: no hourly rows */
+    add_filter(&r, "exporter=192.0.2.1");
+    add_filter(&r, "dst_port=443");
+    assert_plan(&r, "raw[1700000000,1700010807)");
+}
+
 static void
 test_plan_aligned_five_minutes(void **state)
 {
@@ -524,16 +540,20 @@ test_plan_family_choice(void **state)
         const char *table;  /* expected rollup family, NULL: raw */
     } cases[] = {
         {NF_Q_SRC_ADDR, NULL, "src_addr"},
-        {NF_Q_SRC_ADDR, "exporter=192.0.2.1", "src_addr"},
+        {NF_Q_SRC_ADDR, "exporter=192.0.2.1", "exporter_src_addr"},
         {NF_Q_SRC_ADDR, "src_ip=10.0.0.0/8", "src_addr"},
         {NF_Q_SRC_ADDR, "dst_port=443", NULL}, /* no rollup has both */
         {NF_Q_SRC_ADDR, "dst_ip=10.0.0.1", NULL},
         {NF_Q_DST_ADDR, NULL, "dst_addr"},
+        {NF_Q_DST_ADDR, "exporter=2001:db8::/32", "exporter_dst_addr"},
         {NF_Q_DST_ADDR, "protocol=tcp", NULL},
         {NF_Q_SRC_PORT, NULL, NULL}, /* no rollup has src_port */
         {NF_Q_DST_PORT, "src_port=53", NULL},
         {NF_Q_DST_PORT, NULL, "dst_port"},
         {NF_Q_DST_PORT, "protocol=udp", "dst_port"},
+        {NF_Q_DST_PORT, "exporter=192.0.2.1", "exporter_dst_port"},
+        {NF_Q_EXPORTER, "dst_port=443", "exporter_dst_port"},
+        {NF_Q_SRC_AS, "src_ip=10.0.0.0/8", NULL},
         {NF_Q_PROTOCOL, NULL, "iface"},
         {NF_Q_PROTOCOL, "dst_port=53", "dst_port"},
         {NF_Q_PROTOCOL, "in_if=3", "iface"},
@@ -758,8 +778,8 @@ test_sql_top_golden(void **state)
     char *sql = sql_of(&r);
     assert_string_equal(
         sql,
-        "SELECT if(substring(k, 1, 12) = unhex('00000000000000000000FFFF'), "
-        "IPv4NumToString(reinterpretAsUInt32(reverse(substring(k, 13, 4)))), "
+        "SELECT if(startsWith(IPv6NumToString(k), unhex('3A3A666666663A')), "
+        "substring(IPv6NumToString(k), 8), "
         "IPv6NumToString(k)) AS key, value FROM (\n"
         " SELECT k, sum(v) AS value FROM (\n"
         "  SELECT src_addr AS k, sum(bytes * sampling_rate) AS v FROM `netflow`.netflow "
@@ -899,10 +919,10 @@ assert_sql_clean(const char *sql, const char *what)
 static bool
 family_has(const char *fam, nf_q_field f)
 {
-    if (f == NF_Q_EXPORTER)
-        return true;
+    if (strncmp(fam, "exporter_", 9) == 0)
+        return f == NF_Q_EXPORTER || family_has(fam + 9, f);
     if (strcmp(fam, "iface") == 0)
-        return f == NF_Q_IN_IF || f == NF_Q_OUT_IF || f == NF_Q_PROTOCOL;
+        return f == NF_Q_EXPORTER || f == NF_Q_IN_IF || f == NF_Q_OUT_IF || f == NF_Q_PROTOCOL;
     if (strcmp(fam, "src_addr") == 0)
         return f == NF_Q_SRC_ADDR;
     if (strcmp(fam, "dst_addr") == 0)
@@ -910,7 +930,7 @@ family_has(const char *fam, nf_q_field f)
     if (strcmp(fam, "dst_port") == 0)
         return f == NF_Q_PROTOCOL || f == NF_Q_DST_PORT;
     if (strcmp(fam, "as") == 0)
-        return f == NF_Q_SRC_AS || f == NF_Q_DST_AS;
+        return f == NF_Q_EXPORTER || f == NF_Q_SRC_AS || f == NF_Q_DST_AS;
     return false;
 }
 
@@ -943,6 +963,8 @@ check_plan(const nf_q_request *r, const char *plan)
                       : strncmp(name, "rollup_5m_", 10) == 0 ? 300
                                                              : 0;
         assert_true(res != 0);
+        if (res == 300 && strncmp(name + 10, "exporter_", 9) == 0)
+            fail_msg("%s: the exporter families are hourly only", name);
         if (a % res != 0 || b % res != 0)
             fail_msg("part %s[%lld,%lld) not aligned", name, a, b);
         if (r->group_by == NF_Q_TIME && r->interval % res != 0)
@@ -1088,6 +1110,7 @@ main(void)
         cmocka_unit_test(test_plan_short_ranges_are_raw),
         cmocka_unit_test(test_plan_family_choice),
         cmocka_unit_test(test_plan_raw_only),
+        cmocka_unit_test(test_plan_hourly_family),
         cmocka_unit_test(test_plan_series_intervals),
         cmocka_unit_test(test_explain_truncates),
         cmocka_unit_test(test_invalid_requests),
