@@ -38,9 +38,9 @@
 /* A pull request shorter than this is pointless (the client subtracts 10 ms for the server's
  * expiry), and libnats refuses 0. */
 #define MIN_FETCH_MS 20
-/* After the first message of a fetch, how long to wait for the rest of the batch: the
- * no-wait request answers at once when messages are available, so this only bounds the
- * case where nothing else is there. Small so one lone message is not held back. */
+/* After the first message of a fetch, how long each further one-message request may wait:
+ * the server answers at once while messages are available, so this only bounds the case
+ * where nothing else is there. Small so one lone message is not held back. */
 #define FETCH_MORE_MS 20
 /* Polling step while waiting for a reconnect inside nf_bus_fetch. */
 #define RECONNECT_POLL_MS 50
@@ -937,14 +937,29 @@ take_list(natsMsgList *list, nf_bus_msg *out, size_t *n, size_t cap)
     natsMsgList_Destroy(list);
 }
 
+/* Fetches at most one message into out[*n] (advancing *n). Always a batch of one: libnats
+ * 3.4's Fetch collects the messages already queued on the subscription (late answers to an
+ * earlier request) before it sends its own request, and with more than half its batch
+ * queued it wrote past its array — ASan found it after the ClickHouse writer died with
+ * "double free or corruption". A batch of one cannot overflow, and a queued message is
+ * returned without a new request. */
+static natsStatus
+fetch_one(nf_bus_consumer *c, int64_t wait_ms, nf_bus_msg *out, size_t *n, size_t max,
+          jsErrCode *jerr)
+{
+    natsMsgList list = {0};
+    natsStatus s = natsSubscription_Fetch(&list, c->sub, 1, wait_ms, jerr);
+    if (s == NATS_OK)
+        take_list(&list, out, n, max);
+    return s;
+}
+
 nf_status
 nf_bus_fetch(nf_bus_consumer *c, size_t max, uint64_t timeout_ms, nf_bus_msg *out,
              size_t *n_out, nf_err *err)
 {
     if (c == NULL || out == NULL || n_out == NULL || max == 0)
         return nf_err_set(err, NF_EINVAL, "nf_bus_fetch: bad arguments");
-    if (max > INT_MAX)
-        max = INT_MAX;
     uint64_t deadline = nf_mono_ms() + (uint64_t)clamp_ms(timeout_ms);
 
     /* While reconnecting, wait for the link rather than returning at once: a caller's fetch
@@ -961,16 +976,15 @@ nf_bus_fetch(nf_bus_consumer *c, size_t max, uint64_t timeout_ms, nf_bus_msg *ou
         sleep_ms(left < RECONNECT_POLL_MS ? left : RECONNECT_POLL_MS);
     }
 
-    /* Step 1: wait for one message. A batch of 1 is a waiting pull request the server
-     * answers as soon as a message is there; a larger batch would be held open until the
-     * batch is full or the request expires. */
+    /* Step 1: wait for one message: a waiting pull request the server answers as soon as a
+     * message is there. */
     uint64_t now = nf_mono_ms();
     int64_t wait = now < deadline ? (int64_t)(deadline - now) : 0;
     if (wait < MIN_FETCH_MS)
         wait = MIN_FETCH_MS;
-    natsMsgList list = {0};
     jsErrCode jerr = 0;
-    natsStatus s = natsSubscription_Fetch(&list, c->sub, 1, wait, &jerr);
+    size_t n = 0;
+    natsStatus s = fetch_one(c, wait, out, &n, max, &jerr);
     if (s == NATS_TIMEOUT) {
         *n_out = 0;
         return NF_OK;
@@ -978,19 +992,13 @@ nf_bus_fetch(nf_bus_consumer *c, size_t max, uint64_t timeout_ms, nf_bus_msg *ou
     if (s != NATS_OK)
         return bus_fail(err, s, jerr, "fetch from consumer '%s' on stream '%s'", c->durable,
                         c->stream);
-    size_t n = 0;
-    take_list(&list, out, &n, max);
 
-    /* Step 2: take what else is available now (a no-wait request first, so this returns
-     * at once when messages are queued). Errors here are not the caller's problem: it
-     * already has a message, and the next fetch will report a persistent failure. */
-    if (n > 0 && n < max) {
-        natsMsgList more = {0};
-        jerr = 0;
-        s = natsSubscription_Fetch(&more, c->sub, (int)(max - n), FETCH_MORE_MS, &jerr);
-        if (s == NATS_OK)
-            take_list(&more, out, &n, max);
-    }
+    /* Step 2: take what else is there now, one message per request (each answered at once
+     * while messages are available; the first that finds none ends the batch after
+     * FETCH_MORE_MS). Errors here are not the caller's problem: it already has a message,
+     * and the next fetch will report a persistent failure. */
+    while (n < max && fetch_one(c, FETCH_MORE_MS, out, &n, max, &jerr) == NATS_OK)
+        ;
     *n_out = n;
     return NF_OK;
 }

@@ -27,6 +27,7 @@
 #define RETENTION_RETRY_MS 300000u
 #define LOG_EVERY_MS 10000u
 #define DLQ_MAX_BYTES (256u << 20)
+#define FLIGHT_POLL_MS 20u /* fetch wait while an INSERT is in flight (<= batch_interval) */
 
 /* A message held until the INSERT with its rows succeeded. */
 typedef struct held_msg {
@@ -88,14 +89,14 @@ struct nf_chwriter {
     /* The inserter thread and what it owns while in_flight (invariant 5). */
     pthread_t inserter;
     bool inserter_started;
-    pthread_mutex_t imu; /* guards in_flight, last_failed, inserter_quit */
+    pthread_mutex_t imu; /* guards in_flight, flight_done, flight_ok, inserter_quit */
     pthread_cond_t icv;
     bool in_flight;      /* flight is handed over */
-    bool last_failed;    /* an INSERT failed since the main thread last looked */
+    bool flight_done;    /* the INSERT finished; the main thread settles the messages */
+    bool flight_ok;      /* … and it succeeded */
     bool inserter_quit;
     batch flight;
     nf_ch *ch_insert;    /* its own connection */
-    nf_backoff insert_backoff;
     nf_ratelimit insert_rl;
     atomic_int schema_lost; /* set by the inserter: unknown table or column */
 
@@ -323,10 +324,11 @@ publish_held_gauge(nf_chwriter *w)
     atomic_store(&w->st.held_records, w->cur.rows.rows);
 }
 
-/* The inserter thread: INSERTs b and acks its messages; on failure naks them. True if b
- * was stored. Uses only ch_insert, the consumer (libnats is thread-safe) and b. */
+/* The inserter thread: INSERTs b's rows. True if ClickHouse stored them. Touches only
+ * ch_insert and b's rows: every NATS call stays on the main thread (libnats 3.4 corrupted
+ * its heap when a Fetch and acks of the same subscription ran on two threads at once). */
 static bool
-insert_batch(nf_chwriter *w, batch *b)
+insert_rows(nf_chwriter *w, const batch *b)
 {
     nf_err err = {0};
     uint64_t t0 = nf_mono_ms();
@@ -338,25 +340,12 @@ insert_batch(nf_chwriter *w, batch *b)
         if (code == 60 || code == 16) /* unknown table or column: someone changed the schema */
             atomic_store(&w->schema_lost, 1);
         warn_rl(&w->insert_rl, "INSERT failed, messages will be redelivered", err.msg);
-        nak_batch(w, b, nf_backoff_next(&w->insert_backoff));
         return false;
     }
     atomic_store(&w->st.clickhouse_up, 1);
     atomic_fetch_add(&w->st.inserts, 1);
     atomic_fetch_add(&w->st.insert_ms_total, nf_mono_ms() - t0);
     atomic_fetch_add(&w->st.records_inserted, b->rows.rows);
-    for (size_t i = 0; i < b->nheld; i++) {
-        /* A failed ack only means a redelivery, which the ingest log answers. */
-        if (nf_bus_ack(w->consumer, &b->held[i].msg, &err) == NF_OK)
-            atomic_fetch_add(&w->st.messages_acked, 1);
-        else {
-            atomic_fetch_add(&w->st.ack_failures, 1);
-            nf_bus_msg_release(&b->held[i].msg);
-        }
-    }
-    b->nheld = 0;
-    nf_rowbuf_reset(&b->rows);
-    nf_backoff_reset(&w->insert_backoff);
     return true;
 }
 
@@ -371,40 +360,72 @@ inserter(void *arg)
         if (!w->in_flight)
             break; /* quit, nothing handed over */
         pthread_mutex_unlock(&w->imu);
-        bool ok = insert_batch(w, &w->flight);
+        bool ok = insert_rows(w, &w->flight);
         pthread_mutex_lock(&w->imu);
         w->in_flight = false;
-        w->last_failed = w->last_failed || !ok;
-        atomic_store(&w->st.flight_records, 0);
+        w->flight_done = true;
+        w->flight_ok = ok;
         pthread_cond_broadcast(&w->icv);
     }
     pthread_mutex_unlock(&w->imu);
     return NULL;
 }
 
-/* Waits until no INSERT is in flight (invariant 5). If one failed since the last call, the
- * main thread backs off before it hands over more (nap_due). */
+/* Main thread: acks the messages of a flight whose INSERT succeeded, or naks them (and
+ * backs off: nap_due) if it failed; then the flight is empty. Returns at once if the INSERT
+ * is still running or nothing was handed over. */
+static void
+settle_flight(nf_chwriter *w)
+{
+    pthread_mutex_lock(&w->imu);
+    bool done = w->flight_done, ok = w->flight_ok;
+    w->flight_done = false;
+    pthread_mutex_unlock(&w->imu);
+    if (!done)
+        return;
+    batch *b = &w->flight;
+    if (!ok) {
+        w->nap_due = true;
+        nak_batch(w, b, nf_backoff_next(&w->backoff));
+    } else {
+        nf_backoff_reset(&w->backoff);
+    }
+    for (size_t i = 0; i < b->nheld; i++) { /* none left after a nak */
+        nf_err err = {0};
+        /* A failed ack only means a redelivery, which the ingest log answers. */
+        if (nf_bus_ack(w->consumer, &b->held[i].msg, &err) == NF_OK)
+            atomic_fetch_add(&w->st.messages_acked, 1);
+        else {
+            atomic_fetch_add(&w->st.ack_failures, 1);
+            nf_bus_msg_release(&b->held[i].msg);
+        }
+    }
+    b->nheld = 0;
+    nf_rowbuf_reset(&b->rows);
+    atomic_store(&w->st.flight_records, 0);
+}
+
+/* Waits until no INSERT is in flight and settles the last one (invariant 5). */
 static void
 wait_idle(nf_chwriter *w)
 {
     pthread_mutex_lock(&w->imu);
     while (w->in_flight)
         pthread_cond_wait(&w->icv, &w->imu);
-    if (w->last_failed)
-        w->nap_due = true;
-    w->last_failed = false;
     pthread_mutex_unlock(&w->imu);
+    settle_flight(w);
 }
 
-/* Hands the batch being filled to the inserter (after the previous INSERT finished) and
- * starts an empty one: the next batch is fetched and decoded while this one is inserted. */
+/* Hands the batch being filled to the inserter (after the previous INSERT finished and was
+ * settled) and starts an empty one: the next batch is fetched and decoded while this one is
+ * inserted. */
 static void
 dispatch(nf_chwriter *w)
 {
     if (w->cur.nheld == 0)
         return;
     wait_idle(w);
-    batch b = w->flight; /* empty: the inserter emptied it */
+    batch b = w->flight; /* empty: settle_flight emptied it */
     w->flight = w->cur;
     w->cur = b;
     atomic_store(&w->st.flight_records, w->flight.rows.rows);
@@ -630,13 +651,20 @@ take_all(nf_chwriter *w, nf_bus_msg *msgs, size_t n)
 
 /* ---- the thread --------------------------------------------------------------------------- */
 
+/* How long a fetch may wait: until the batch is due, and not long while an INSERT is in
+ * flight (its messages are acked by this thread, after the fetch). The inserter does not
+ * change flight.nheld, so reading it here is safe. */
 static uint64_t
 fetch_wait_ms(const nf_chwriter *w)
 {
-    if (w->cur.nheld == 0)
-        return w->cfg->batch_interval_ms;
-    uint64_t age = nf_mono_ms() - w->cur.started_ms;
-    return age >= w->cfg->batch_interval_ms ? 1 : w->cfg->batch_interval_ms - age;
+    uint64_t wait = w->cfg->batch_interval_ms;
+    if (w->cur.nheld > 0) {
+        uint64_t age = nf_mono_ms() - w->cur.started_ms;
+        wait = age >= wait ? 1 : wait - age;
+    }
+    if (w->flight.nheld > 0 && wait > FLIGHT_POLL_MS)
+        wait = FLIGHT_POLL_MS;
+    return wait;
 }
 
 static void
@@ -652,9 +680,11 @@ step(nf_chwriter *w)
         if (w->cur.nheld > 0) /* cannot ack while NATS is away: let them come back */
             nak_batch(w, &w->cur, 0);
         publish_held_gauge(w);
+        settle_flight(w); /* acks fail now: redelivered later, found in ingest_log */
         nap(w, nf_backoff_next(&w->backoff));
         return;
     }
+    settle_flight(w);
     take_all(w, msgs, n);
     bool due = w->cur.nheld > 0 &&
                (w->cur.rows.rows >= w->cfg->batch_size ||
@@ -664,8 +694,6 @@ step(nf_chwriter *w)
     if (w->nap_due) { /* an INSERT failed: give ClickHouse time */
         w->nap_due = false;
         nap(w, nf_backoff_next(&w->backoff));
-    } else if (due) {
-        nf_backoff_reset(&w->backoff);
     }
 }
 
@@ -711,7 +739,6 @@ nf_chwriter_create(const nf_chwriter_config *cfg, nf_chwriter **out, nf_err *err
     pthread_cond_init(&w->icv, NULL);
     unsigned seed = (unsigned)(nf_mono_ns() ^ (uintptr_t)w);
     nf_backoff_init(&w->backoff, cfg->backoff_min_ms, cfg->backoff_max_ms, seed);
-    nf_backoff_init(&w->insert_backoff, cfg->backoff_min_ms, cfg->backoff_max_ms, seed ^ 1u);
     int n = snprintf(w->into, sizeof(w->into), "%s.ingest %s", cfg->clickhouse_database,
                      NF_CH_INGEST_COLUMNS);
     if (n < 0 || (size_t)n >= sizeof(w->into)) {

@@ -3,21 +3,26 @@
  *
  * Two threads. The main thread fetches, decodes and fills a batch; when the batch is due it
  * hands it to the inserter thread and fills the next one while that INSERT runs, so the
- * writer's own work overlaps ClickHouse's (about twice the rate of doing both in turn):
+ * writer's own work overlaps ClickHouse's. The inserter only runs the INSERT: every NATS
+ * call (fetch, ack, nak, dead letter) is made by the main thread, which settles a finished
+ * INSERT's messages after its next fetch (libnats 3.4 corrupted its heap when a Fetch and
+ * acks of one subscription ran on two threads):
  *
- *   fetch ─▶ redelivered? ──yes─▶ (wait for the INSERT in flight) in ingest_log? ──yes─▶ ack
- *     ▲          │ no                                                │ no
- *     │          ▼                                                   ▼
- *     │      decode FlowBatch ──bad──▶ dead-letter stream (reason header) ─▶ term
- *     │          │ ok
- *     │          ▼
- *     │      rows += records; hold the message
- *     │          │ batch_size rows held, or the oldest waited batch_interval
- *     │          ▼
- *     └──── hand over (after the previous INSERT finished)
- *                │                                           inserter thread
- *                └──▶ INSERT INTO ingest FORMAT RowBinary ─▶ ack all │ fails ─▶ nak all (delay);
- *                                                                       the main thread backs off
+ *   fetch ─▶ settle the finished INSERT: ack its messages │ it failed: nak them, back off
+ *     │
+ *     ▼
+ *   redelivered? ──yes─▶ (wait for the INSERT in flight) in ingest_log? ──yes─▶ ack
+ *     │ no                                                   │ no
+ *     ▼                                                      ▼
+ *   decode FlowBatch ──bad──▶ dead-letter stream (reason header) ─▶ term
+ *     │ ok
+ *     ▼
+ *   rows += records; hold the message
+ *     │ batch_size rows held, or the oldest waited batch_interval
+ *     ▼
+ *   hand over (after the previous INSERT finished and was settled)
+ *     │                                              inserter thread
+ *     └──▶ INSERT INTO ingest FORMAT RowBinary ─▶ done (ok or failed)
  *
  * Invariants
  *   1. A message is acked only after ClickHouse answered 200 to the INSERT holding its rows,
@@ -26,8 +31,9 @@
  *      one block: all of its messages' rows or none.
  *   3. A message the writer holds is never held twice: ack_wait is at least twice
  *      batch_interval + clickhouse_timeout (config check; a message waits at most
- *      batch_interval being batched, one timeout behind the INSERT before it and one in its
- *      own), and a delivery of a message already held is released, not added.
+ *      batch_interval being batched, one timeout behind the INSERT before it, one in its
+ *      own and a fetch of at most 20 ms before it is settled, no more than batch_interval),
+ *      and a delivery of a message already held is released, not added.
  *   4. An undecodable message never blocks the stream: it is copied to the dead-letter
  *      stream with its reason and terminated; if that copy fails it is nak'ed and retried.
  *   5. At most one INSERT is in flight, and the main thread looks a redelivered message up

@@ -57,7 +57,7 @@ const nf_cfg_field nf_chwriter_config_table[] = {
      * 5.1 (bench/RESULTS.md). At lower rates batch_interval decides. */
     F("batch_size", NF_CFG_UINT, batch_size, "200000", 1, 1000000,
       "flow records per INSERT at most"),
-    F("batch_interval", NF_CFG_DURATION, batch_interval_ms, "1s", 10, 600000,
+    F("batch_interval", NF_CFG_DURATION, batch_interval_ms, "1s", 20, 600000,
       "longest a record waits for its INSERT"),
     F("retention", NF_CFG_DURATION, retention_ms, "2d", DAY_MS, 3650 * DAY_MS,
       "how long flows stay (whole days; older day partitions are dropped)"),
