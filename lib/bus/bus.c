@@ -938,11 +938,11 @@ take_list(natsMsgList *list, nf_bus_msg *out, size_t *n, size_t cap)
 }
 
 /* Fetches at most one message into out[*n] (advancing *n). Always a batch of one: libnats
- * 3.4's Fetch collects the messages already queued on the subscription (late answers to an
- * earlier request) before it sends its own request, and with more than half its batch
- * queued it wrote past its array — ASan found it after the ClickHouse writer died with
- * "double free or corruption". A batch of one cannot overflow, and a queued message is
- * returned without a new request. */
+ * 3.4's Fetch returned more messages than the batch it allocated for (ASan: a read past its
+ * array; the ClickHouse writer had died with "double free or corruption"). It first takes
+ * messages already queued on the subscription (late answers to an earlier request) and then
+ * loops against a batch reduced by their number; with a batch of one that cannot overflow,
+ * and a queued message is returned without a new request. */
 static natsStatus
 fetch_one(nf_bus_consumer *c, int64_t wait_ms, nf_bus_msg *out, size_t *n, size_t max,
           jsErrCode *jerr)

@@ -325,8 +325,7 @@ publish_held_gauge(nf_chwriter *w)
 }
 
 /* The inserter thread: INSERTs b's rows. True if ClickHouse stored them. Touches only
- * ch_insert and b's rows: every NATS call stays on the main thread (libnats 3.4 corrupted
- * its heap when a Fetch and acks of the same subscription ran on two threads at once). */
+ * ch_insert and b's rows: every NATS call stays on the main thread (chwriter.h). */
 static bool
 insert_rows(nf_chwriter *w, const batch *b)
 {

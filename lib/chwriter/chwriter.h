@@ -5,8 +5,8 @@
  * hands it to the inserter thread and fills the next one while that INSERT runs, so the
  * writer's own work overlaps ClickHouse's. The inserter only runs the INSERT: every NATS
  * call (fetch, ack, nak, dead letter) is made by the main thread, which settles a finished
- * INSERT's messages after its next fetch (libnats 3.4 corrupted its heap when a Fetch and
- * acks of one subscription ran on two threads):
+ * INSERT's messages after its next fetch — one thread owns every message from fetch to
+ * settlement, and libnats' thread safety is never relied on:
  *
  *   fetch ─▶ settle the finished INSERT: ack its messages │ it failed: nak them, back off
  *     │
