@@ -13,6 +13,7 @@
 
 #include "../base/backoff.h"
 #include "../base/clock.h"
+#include "../base/daemon.h"
 #include "../base/log.h"
 #include "../bus/bus.h"
 #include "../clickhouse/clickhouse.h"
@@ -126,20 +127,7 @@ stopping(nf_chwriter *w)
 static bool
 nap(nf_chwriter *w, uint64_t ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += (time_t)(ms / 1000);
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&w->mu);
-    while (!w->stop && pthread_cond_timedwait(&w->wake, &w->mu, &until) == 0)
-        ;
-    bool stop = w->stop;
-    pthread_mutex_unlock(&w->mu);
-    return stop;
+    return nf_nap_unless_stopped(&w->mu, &w->wake, &w->stop, ms);
 }
 
 /* Limiters are per thread (insert_rl is the inserter's) and per subject. */

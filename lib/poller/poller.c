@@ -28,6 +28,7 @@
 
 #include "../base/backoff.h"
 #include "../base/clock.h"
+#include "../base/daemon.h"
 #include "../base/log.h"
 #include "../bus/bus.h"
 #include "../proto/flowbatch.h"
@@ -88,20 +89,7 @@ struct nf_poller {
 static bool
 nap(nf_poller *p, uint64_t ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += (time_t)(ms / 1000);
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&p->mu);
-    while (!p->stop && pthread_cond_timedwait(&p->wake, &p->mu, &until) == 0)
-        ;
-    bool stop = p->stop;
-    pthread_mutex_unlock(&p->mu);
-    return stop;
+    return nf_nap_unless_stopped(&p->mu, &p->wake, &p->stop, ms);
 }
 
 static bool
