@@ -376,19 +376,19 @@ settle_flight(nf_chwriter *w)
         nak_batch(w, b, nf_backoff_next(&w->backoff));
     } else {
         nf_backoff_reset(&w->backoff);
-    }
-    for (size_t i = 0; i < b->nheld; i++) { /* none left after a nak */
-        nf_err err = {0};
-        /* A failed ack only means a redelivery, which the ingest log answers. */
-        if (nf_bus_ack(w->consumer, &b->held[i].msg, &err) == NF_OK)
-            atomic_fetch_add(&w->st.messages_acked, 1);
-        else {
-            atomic_fetch_add(&w->st.ack_failures, 1);
-            nf_bus_msg_release(&b->held[i].msg);
+        for (size_t i = 0; i < b->nheld; i++) {
+            nf_err err = {0};
+            /* A failed ack only means a redelivery, which the ingest log answers. */
+            if (nf_bus_ack(w->consumer, &b->held[i].msg, &err) == NF_OK)
+                atomic_fetch_add(&w->st.messages_acked, 1);
+            else {
+                atomic_fetch_add(&w->st.ack_failures, 1);
+                nf_bus_msg_release(&b->held[i].msg);
+            }
         }
+        b->nheld = 0;
+        nf_rowbuf_reset(&b->rows);
     }
-    b->nheld = 0;
-    nf_rowbuf_reset(&b->rows);
     atomic_store(&w->st.flight_records, 0);
 }
 
