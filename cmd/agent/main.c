@@ -8,7 +8,6 @@
  */
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "agent/agent.h"
 #include "base/daemon.h"
@@ -28,19 +27,11 @@ int
 main(int argc, char **argv)
 {
     const char *path = NF_AGENT_CONFIG_PATH;
-    bool path_given = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            path = argv[++i];
-            path_given = true;
-        } else if (strcmp(argv[i], "--help-config") == 0) {
-            nf_cfg_describe(stdout, nf_agent_config_table, "");
-            return 0;
-        } else {
-            fprintf(stderr, "usage: serviceradar-agent [-c FILE] [--help-config]\n");
-            return 2;
-        }
-    }
+    bool path_given;
+    int args = nf_cfg_daemon_args(argc, argv, "serviceradar-agent",
+                                  nf_agent_config_table, &path, &path_given);
+    if (args >= 0)
+        return args;
     nf_agent_config cfg = {0};
     nf_err err = {0};
     if (nf_cfg_load_file(path, !path_given, nf_agent_config_table, &cfg, warn_key, NULL,

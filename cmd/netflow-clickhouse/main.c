@@ -8,7 +8,6 @@
  */
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "base/daemon.h"
 #include "base/log.h"
@@ -28,19 +27,11 @@ int
 main(int argc, char **argv)
 {
     const char *path = NF_CHWRITER_CONFIG_PATH;
-    bool path_given = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            path = argv[++i];
-            path_given = true;
-        } else if (strcmp(argv[i], "--help-config") == 0) {
-            nf_cfg_describe(stdout, nf_chwriter_config_table, "");
-            return 0;
-        } else {
-            fprintf(stderr, "usage: serviceradar-netflow-clickhouse [-c FILE] [--help-config]\n");
-            return 2;
-        }
-    }
+    bool path_given;
+    int args = nf_cfg_daemon_args(argc, argv, "serviceradar-netflow-clickhouse",
+                                  nf_chwriter_config_table, &path, &path_given);
+    if (args >= 0)
+        return args;
     nf_chwriter_config cfg;
     nf_err err = {0};
     if (nf_chwriter_config_load(path, !path_given, &cfg, warn_key, NULL, &err) != NF_OK) {

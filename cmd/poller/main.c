@@ -8,7 +8,6 @@
  */
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "base/daemon.h"
 #include "base/log.h"
@@ -29,17 +28,11 @@ int
 main(int argc, char **argv)
 {
     const char *path = NF_POLLER_CONFIG_PATH;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            path = argv[++i];
-        } else if (strcmp(argv[i], "--help-config") == 0) {
-            nf_cfg_describe(stdout, nf_poller_config_table, "");
-            return 0;
-        } else {
-            fprintf(stderr, "usage: serviceradar-poller [-c FILE] [--help-config]\n");
-            return 2;
-        }
-    }
+    bool path_given;
+    int args = nf_cfg_daemon_args(argc, argv, "serviceradar-poller",
+                                  nf_poller_config_table, &path, &path_given);
+    if (args >= 0)
+        return args;
     nf_poller_config cfg;
     nf_err err = {0};
     /* A poller without agents has nothing to do: the config file is required. */

@@ -394,3 +394,23 @@ const nf_cfg_field nf_security_table[] = {
      "certificate file names"},
     {NULL, NF_CFG_END, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+
+int
+nf_cfg_daemon_args(int argc, char **argv, const char *prog, const nf_cfg_field *table,
+                   const char **path, bool *path_given)
+{
+    *path_given = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            *path = argv[++i];
+            *path_given = true;
+        } else if (strcmp(argv[i], "--help-config") == 0) {
+            nf_cfg_describe(stdout, table, "");
+            return 0;
+        } else {
+            fprintf(stderr, "usage: %s [-c FILE] [--help-config]\n", prog);
+            return 2;
+        }
+    }
+    return -1;
+}

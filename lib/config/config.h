@@ -83,6 +83,13 @@ void nf_cfg_free(const nf_cfg_field *table, void *out);
  * by prefix ("" at the top) — for a daemon's --help-config. */
 void nf_cfg_describe(FILE *out, const nf_cfg_field *table, const char *prefix);
 
+/* The command line of a daemon that takes only [-c FILE] [--help-config]: -c sets *path
+ * (borrowed from argv) and *path_given; --help-config describes table on stdout. Returns -1
+ * to go on, else the exit status: 0 after --help-config, 2 after a usage line naming prog
+ * on stderr. */
+int nf_cfg_daemon_args(int argc, char **argv, const char *prog, const nf_cfg_field *table,
+                       const char **path, bool *path_given);
+
 /* ServiceRadar's "security" block, the same in every component's config. */
 typedef struct nf_security_config {
     char *mode;        /* "mtls" or "none" */
