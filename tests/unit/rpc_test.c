@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "testnet.h"
 #include <arpa/inet.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
@@ -287,20 +289,6 @@ echo(nf_rpc_client *c, const char *text, uint64_t timeout_ms, nf_rpc_status *st,
         free(resp);
     }
     return rc;
-}
-
-/* A port where nothing listens (bound then closed; nobody takes it again in the meantime). */
-static uint16_t
-free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    socklen_t len = sizeof(a);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 /* ---- plaintext tests --------------------------------------------------------------------- */
