@@ -8,7 +8,7 @@
 #      against pinned sha512 integrity strings before anything is unpacked, and land in
 #      .deps/duckdb/{lib,include} inside the checkout (ignored by git).
 #   3. The JavaScript test tools' packages (tests/js: grpc-js and protobufjs for the
-#      independent gRPC client), installed with `npm ci` from the committed lockfile, whose
+#      independent gRPC client; icebird, iceberg-js and avsc as independent Iceberg readers), installed with `npm ci` from the committed lockfile, whose
 #      integrity hashes pin every package; reinstalled only when the lockfile changes.
 #
 # Usage: scripts/setup.sh [--check]     --check: report what is missing, install nothing.
@@ -29,6 +29,7 @@ apt_packages=(
     libnats-dev nats-server openssl                            # JetStream client, server, certs
     clickhouse-server clickhouse-client libcurl4-openssl-dev    # hot tier (HTTP interface)
     tshark nfdump softflowd                                    # decoding oracles, real exporter, bench baseline
+    libavro-dev zlib1g-dev libsqlite3-dev                      # cold tier: Iceberg manifests, catalog
     jq procps                                                  # test and benchmark glue
 )
 

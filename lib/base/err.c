@@ -11,7 +11,7 @@ nf_status_name(nf_status s)
         [NF_OK] = "OK",           [NF_EINVAL] = "EINVAL",           [NF_ENOMEM] = "ENOMEM",
         [NF_EIO] = "EIO",         [NF_EPROTO] = "EPROTO",           [NF_ETIMEDOUT] = "ETIMEDOUT",
         [NF_EAGAIN] = "EAGAIN",   [NF_ENOTFOUND] = "ENOTFOUND",     [NF_EUPSTREAM] = "EUPSTREAM",
-        [NF_EINTERNAL] = "EINTERNAL",
+        [NF_EINTERNAL] = "EINTERNAL",     [NF_ECONFLICT] = "ECONFLICT",
     };
     if ((unsigned)s >= sizeof(names) / sizeof(names[0]) || names[s] == NULL)
         return "EUNKNOWN";

@@ -23,7 +23,8 @@ typedef enum nf_status {
     NF_EAGAIN,    /* try again later (would block, back-pressure) */
     NF_ENOTFOUND, /* the named thing does not exist */
     NF_EUPSTREAM, /* a peer (ClickHouse, NATS, DuckDB, gRPC) refused */
-    NF_EINTERNAL  /* a bug: an invariant did not hold */
+    NF_EINTERNAL, /* a bug: an invariant did not hold */
+    NF_ECONFLICT  /* someone else changed it first (optimistic concurrency): reload, retry */
 } nf_status;
 
 #define NF_ERR_MSG_MAX 256
