@@ -1,0 +1,750 @@
+/* flowfile.c — flows → sorted zstd Parquet files with Iceberg statistics (see flowfile.h).
+ *
+ * Path of a write:
+ *   1. group:  (day, index) pairs sorted, so each day's flows are one run, in input order.
+ *   2. stage:  per day, the run goes into the temp table nf_flowfile_stage through DuckDB's
+ *              appender, a data chunk (2048 rows) at a time: values are written straight into
+ *              the chunk's vectors, far cheaper than one append call per value.
+ *   3. copy:   COPY (SELECT … ORDER BY timestamp, exporter_ip, protocol, src_ip, dst_ip)
+ *              TO <daydir>/.tmp-<uuid>/ with FIELD_IDS from lib/cold and FILE_SIZE_BYTES, so
+ *              DuckDB splits a huge partition itself; RETURN_STATS lists the files written.
+ *   4. describe: each file is read back by DuckDB (one aggregate over all columns: count,
+ *              min, max) for exact bounds of what is really in the file, plus
+ *              parquet_metadata for compressed column sizes; the rows must lie in the day.
+ *   5. publish: fsync the file, rename it to <daydir>/<uuid>.parquet, fsync the directory.
+ * Compaction (nf_flowfile_rewrite) is steps 3–5 with read_parquet() as the source.
+ *
+ * Why the bounds come from DuckDB and not from the C loop: the same code then serves the
+ * write and the rewrite (whose rows never pass through C), and the statistics describe the
+ * bytes on disk, not what we meant to write.
+ *
+ * Invariants:
+ *   1. A file appears under its final name only complete and fsync'd.
+ *   2. On failure nothing created by the call remains (temp dirs and published files).
+ *   3. out->files[i].cols[j].field_id == j + 1 for every column of lib/cold.
+ */
+#include "flowfile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/addr.h"
+#include "cold/table.h"
+
+#define STAGE "nf_flowfile_stage"
+/* zstd level: measured (bench/flowfile_bench.c) against bytes per flow and write speed. */
+#define ZSTD_LEVEL 3
+/* Rows per row group: large groups give the dictionaries and zstd more to work with; a day
+ * of one collector is millions of rows, read by time range through the file's bounds. */
+#define ROW_GROUP_ROWS 1000000
+#define ORDER_BY "\"timestamp\", exporter_ip, protocol, src_ip, dst_ip"
+/* 9999-12-31T23:59:59Z in ms: the last second every Parquet and Iceberg reader accepts. */
+#define MAX_MS 253402300799000ull
+#define SQL_MAX 16384
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+/* The files produced so far by one call. */
+typedef struct outset {
+    nf_ice_datafile *files;
+    size_t n, cap;
+} outset;
+
+static void
+datafile_clear(nf_ice_datafile *f)
+{
+    /* Inline rather than nf_ice_datafile_clear: nf_iceberg_format is not linked here. */
+    free(f->path);
+    free(f->cols);
+    f->path = NULL;
+    f->cols = NULL;
+}
+
+/* Removes the published files of o and frees o's contents. */
+static void
+outset_discard(outset *o)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        if (o->files[i].path != NULL && strncmp(o->files[i].path, "file://", 7) == 0)
+            unlink(o->files[i].path + 7);
+        datafile_clear(&o->files[i]);
+    }
+    free(o->files);
+    o->files = NULL;
+    o->n = o->cap = 0;
+}
+
+/* "file:///a/b/" or "/a/b/" → "/a/b" (malloc'd). */
+static nf_status
+uri_to_path(const char *uri, char **out, nf_err *err)
+{
+    const char *p = uri;
+    if (strncmp(p, "file://", 7) == 0)
+        p += 7;
+    if (p[0] != '/')
+        return nf_err_set(err, NF_EINVAL, "location '%s': not an absolute file:// URI or path",
+                          uri);
+    size_t len = strlen(p);
+    while (len > 1 && p[len - 1] == '/')
+        len--;
+    if (len >= PATH_MAX - 128)
+        return nf_err_set(err, NF_EINVAL, "location '%s': path too long", uri);
+    if (memchr(p, '%', len) != NULL)
+        return nf_err_set(err, NF_EINVAL, "location '%s': percent-encoded URIs not supported",
+                          uri);
+    char *s = strndup(p, len);
+    if (s == NULL)
+        return nf_err_set(err, NF_ENOMEM, "location '%s': out of memory", uri);
+    *out = s;
+    return NF_OK;
+}
+
+/* mkdir -p path (a writable copy is made). */
+static nf_status
+mkdirs(const char *path, nf_err *err)
+{
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+    if (len >= sizeof(buf))
+        return nf_err_set(err, NF_EINVAL, "%s: path too long", path);
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return nf_err_sys(err, NF_EIO, errno, "mkdir %s", buf);
+        buf[i] = c;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return nf_err_sys(err, NF_EIO, errno, "stat %s", path);
+    if (!S_ISDIR(sb.st_mode))
+        return nf_err_set(err, NF_EIO, "%s: not a directory", path);
+    return NF_OK;
+}
+
+/* A random (version 4) UUID as 36 characters plus NUL. */
+static nf_status
+uuid4(char out[37], nf_err *err)
+{
+    uint8_t b[16];
+    size_t got = 0;
+    while (got < sizeof(b)) {
+        ssize_t r = getrandom(b + got, sizeof(b) - got, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return nf_err_sys(err, NF_EIO, errno, "getrandom for a file name");
+        }
+        got += (size_t)r;
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+    return NF_OK;
+}
+
+/* fsync of a file or directory by path. */
+static nf_status
+sync_path(const char *path, bool dir, int64_t *size, nf_err *err)
+{
+    int fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return nf_err_sys(err, NF_EIO, errno, "open %s", path);
+    nf_status st = NF_OK;
+    struct stat sb;
+    if (fsync(fd) != 0)
+        st = nf_err_sys(err, NF_EIO, errno, "fsync %s", path);
+    else if (size != NULL && fstat(fd, &sb) != 0)
+        st = nf_err_sys(err, NF_EIO, errno, "fstat %s", path);
+    else if (size != NULL)
+        *size = (int64_t)sb.st_size;
+    close(fd);
+    return st;
+}
+
+/* Removes dir and the files in it (one level: DuckDB writes files only). Best effort. */
+static void
+remove_tree(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (dp != NULL) {
+        struct dirent *e;
+        char p[PATH_MAX];
+        while ((e = readdir(dp)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) < (int)sizeof(p))
+                unlink(p);
+        }
+        closedir(dp);
+    }
+    rmdir(dir);
+}
+
+/* Appends printf text to sql (SQL_MAX bytes at *len). */
+static nf_status __attribute__((format(printf, 4, 5)))
+sql_add(char *sql, size_t *len, nf_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(sql + *len, SQL_MAX - *len, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= SQL_MAX - *len)
+        return nf_err_set(err, NF_EINVAL, "SQL statement longer than %d bytes", SQL_MAX);
+    *len += (size_t)k;
+    return NF_OK;
+}
+
+/* ---- statistics --------------------------------------------------------------------------- */
+
+static void
+put_le(uint8_t *out, uint64_t v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Iceberg string bounds (iceberg.h): the lower bound a prefix of at most NF_ICE_BOUND_MAX
+ * bytes; the upper bound the same prefix with its last byte below 0xff incremented (bytes
+ * after it dropped), or none if every byte is 0xff. Exact when the text fits. */
+static void
+bound_string(nf_ice_colstat *st, const char *lo, const char *hi)
+{
+    size_t n = strlen(lo);
+    if (n > NF_ICE_BOUND_MAX)
+        n = NF_ICE_BOUND_MAX;
+    memcpy(st->lower, lo, n);
+    st->lower_len = (uint8_t)n;
+    n = strlen(hi);
+    if (n <= NF_ICE_BOUND_MAX) {
+        memcpy(st->upper, hi, n);
+        st->upper_len = (uint8_t)n;
+        return;
+    }
+    n = NF_ICE_BOUND_MAX;
+    memcpy(st->upper, hi, n);
+    while (n > 0 && st->upper[n - 1] == 0xff)
+        n--;
+    if (n > 0)
+        st->upper[n - 1]++;
+    st->upper_len = (uint8_t)n;
+}
+
+/* Fills f's record_count and cols[] from the Parquet file at path (read by DuckDB) and checks
+ * every row is in day `day`. */
+static nf_status
+describe(nf_duck *d, const char *path, int32_t day, nf_ice_datafile *f, nf_err *err)
+{
+    char sql[SQL_MAX];
+    size_t len = 0;
+    nf_status st = sql_add(sql, &len, err, "SELECT count(*)");
+    for (size_t i = 0; st == NF_OK && i < NF_COLD_NCOLUMNS; i++) {
+        const nf_cold_column *c = &nf_cold_columns[i];
+        const char *fn = c->type == NF_ICE_TIMESTAMPTZ ? "epoch_us" : "";
+        st = sql_add(sql, &len, err, ", count(\"%s\"), min(%s(\"%s\")), max(%s(\"%s\"))", c->name,
+                     fn, c->name, fn, c->name);
+    }
+    if (st == NF_OK)
+        st = sql_add(sql, &len, err, " FROM read_parquet(");
+    if (st == NF_OK)
+        st = nf_duck_quote(sql, sizeof(sql), &len, path, path, err);
+    if (st == NF_OK)
+        st = sql_add(sql, &len, err, ")");
+    if (st != NF_OK)
+        return st;
+
+    nf_duck_result *r = NULL;
+    if ((st = nf_duck_query(d, sql, &r, err)) != NF_OK)
+        return st;
+    f->cols = calloc(NF_COLD_NCOLUMNS, sizeof(*f->cols));
+    if (f->cols == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "%s: out of memory for statistics", path);
+        goto done;
+    }
+    f->ncols = NF_COLD_NCOLUMNS;
+    if (nf_duck_result_rows(r) != 1) {
+        st = nf_err_set(err, NF_EINTERNAL, "%s: statistics query gave no row", path);
+        goto done;
+    }
+    int64_t rows = nf_duck_result_int64(r, 0, 0);
+    f->record_count = rows;
+    for (size_t i = 0; i < NF_COLD_NCOLUMNS; i++) {
+        const nf_cold_column *c = &nf_cold_columns[i];
+        nf_ice_colstat *cs = &f->cols[i];
+        size_t k = 1 + 3 * i;
+        int64_t nonnull = nf_duck_result_int64(r, 0, k);
+        cs->field_id = c->id;
+        cs->column_size = -1;
+        cs->value_count = rows;
+        cs->null_count = rows - nonnull;
+        if (nonnull == 0)
+            continue;
+        switch (c->type) {
+        case NF_ICE_INT:
+        case NF_ICE_DATE:
+            put_le(cs->lower, (uint32_t)(int32_t)nf_duck_result_int64(r, 0, k + 1), 4);
+            put_le(cs->upper, (uint32_t)(int32_t)nf_duck_result_int64(r, 0, k + 2), 4);
+            cs->lower_len = cs->upper_len = 4;
+            break;
+        case NF_ICE_LONG:
+        case NF_ICE_TIMESTAMPTZ:
+            put_le(cs->lower, (uint64_t)nf_duck_result_int64(r, 0, k + 1), 8);
+            put_le(cs->upper, (uint64_t)nf_duck_result_int64(r, 0, k + 2), 8);
+            cs->lower_len = cs->upper_len = 8;
+            break;
+        case NF_ICE_STRING: {
+            const char *lo = nf_duck_result_text(r, 0, k + 1);
+            const char *hi = nf_duck_result_text(r, 0, k + 2);
+            if (lo == NULL || hi == NULL) {
+                st = nf_err_set(err, NF_ENOMEM, "%s: out of memory reading bounds of %s", path,
+                                c->name);
+                goto done;
+            }
+            bound_string(cs, lo, hi);
+            break;
+        }
+        default:
+            break;
+        }
+        if (c->id == NF_COLD_TIMESTAMP) {
+            int64_t lo = nf_duck_result_int64(r, 0, k + 1), hi = nf_duck_result_int64(r, 0, k + 2);
+            int64_t first = (int64_t)day * 86400000000LL, end = first + 86400000000LL;
+            if (nonnull != rows || lo < first || hi >= end) {
+                st = nf_err_set(err, NF_EINVAL,
+                                "%s: rows outside partition day %" PRId32 " (timestamp %" PRId64
+                                "..%" PRId64 " us, %" PRId64 " nulls)",
+                                path, day, lo, hi, rows - nonnull);
+                goto done;
+            }
+        }
+    }
+    nf_duck_result_free(r);
+    r = NULL;
+
+    /* Compressed bytes per column over all row groups. */
+    len = 0;
+    st = sql_add(sql, &len, err,
+                 "SELECT path_in_schema, sum(total_compressed_size)::BIGINT FROM parquet_metadata(");
+    if (st == NF_OK)
+        st = nf_duck_quote(sql, sizeof(sql), &len, path, path, err);
+    if (st == NF_OK)
+        st = sql_add(sql, &len, err, ") GROUP BY ALL");
+    if (st == NF_OK)
+        st = nf_duck_query(d, sql, &r, err);
+    if (st != NF_OK)
+        goto done;
+    for (size_t row = 0; row < nf_duck_result_rows(r); row++) {
+        const char *name = nf_duck_result_text(r, row, 0);
+        const nf_cold_column *c = name != NULL ? nf_cold_column_named(name) : NULL;
+        if (c != NULL)
+            f->cols[c->id - 1].column_size = nf_duck_result_int64(r, row, 1);
+    }
+done:
+    nf_duck_result_free(r);
+    return st;
+}
+
+/* ---- COPY out and publish ----------------------------------------------------------------- */
+
+/* Runs COPY (select) into a temp dir of day's directory under base, then describes, syncs
+ * and publishes every file DuckDB wrote, appending them to o. */
+static nf_status
+copy_out(nf_duck *d, const char *select, const char *base, int32_t day, outset *o, nf_err *err)
+{
+    char daydir[PATH_MAX], tmpdir[PATH_MAX], final[PATH_MAX];
+    time_t secs = (time_t)day * 86400;
+    struct tm tm;
+    if (gmtime_r(&secs, &tm) == NULL)
+        return nf_err_set(err, NF_EINVAL, "partition day %" PRId32 " out of range", day);
+    if (snprintf(daydir, sizeof(daydir), "%s/data/timestamp_day=%04d-%02d-%02d", base,
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) >= (int)sizeof(daydir))
+        return nf_err_set(err, NF_EINVAL, "%s: path too long", base);
+    nf_status st = mkdirs(daydir, err);
+    if (st != NF_OK)
+        return st;
+    char id[37];
+    if ((st = uuid4(id, err)) != NF_OK)
+        return st;
+    if (snprintf(tmpdir, sizeof(tmpdir), "%s/.tmp-%s", daydir, id) >= (int)sizeof(tmpdir))
+        return nf_err_set(err, NF_EINVAL, "%s: path too long", daydir);
+    if (mkdir(tmpdir, 0755) != 0)
+        return nf_err_sys(err, NF_EIO, errno, "mkdir %s", tmpdir);
+
+    nf_duck_result *r = NULL;
+    char *sql = malloc(SQL_MAX + strlen(select));
+    if (sql == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "%s: out of memory", tmpdir);
+        goto done;
+    }
+    size_t len = (size_t)sprintf(sql, "COPY (%s) TO ", select);
+    char *tail = sql + len;
+    size_t tlen = 0;
+    st = nf_duck_quote(tail, SQL_MAX, &tlen, tmpdir, tmpdir, err);
+    if (st == NF_OK)
+        st = sql_add(tail, &tlen, err,
+                     " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL %d, ROW_GROUP_SIZE %d,"
+                     " FILE_SIZE_BYTES '%s', ROW_GROUPS_PER_FILE %d, RETURN_STATS true,"
+                     " OVERWRITE_OR_IGNORE true, FIELD_IDS {",
+                     ZSTD_LEVEL, ROW_GROUP_ROWS, NF_FLOWFILE_MAX_BYTES,
+                     NF_FLOWFILE_MAX_ROWS / ROW_GROUP_ROWS);
+    for (size_t i = 0; st == NF_OK && i < NF_COLD_NCOLUMNS; i++)
+        st = sql_add(tail, &tlen, err, "%s\"%s\": %d", i ? ", " : "", nf_cold_columns[i].name,
+                     (int)nf_cold_columns[i].id);
+    if (st == NF_OK)
+        st = sql_add(tail, &tlen, err, "})");
+    if (st == NF_OK)
+        st = nf_duck_query(d, sql, &r, err);
+    if (st != NF_OK)
+        goto done;
+
+    size_t nout = nf_duck_result_rows(r);
+    for (size_t i = 0; i < nout; i++) {
+        const char *tmpfile = nf_duck_result_text(r, i, 0);
+        if (tmpfile == NULL) {
+            st = nf_err_set(err, NF_EINTERNAL, "%s: COPY returned no file name", tmpdir);
+            goto done;
+        }
+        if (o->n == o->cap) {
+            size_t cap = o->cap ? o->cap * 2 : 4;
+            nf_ice_datafile *nf = realloc(o->files, cap * sizeof(*nf));
+            if (nf == NULL) {
+                st = nf_err_set(err, NF_ENOMEM, "%s: out of memory", tmpfile);
+                goto done;
+            }
+            o->files = nf;
+            o->cap = cap;
+        }
+        nf_ice_datafile f = {
+            .partition = day,
+            .partition_null = false,
+            .sort_order_id = 1,
+            .status = NF_ICE_ADDED,
+            .snapshot_id = -1,
+            .data_seq = -1,
+            .file_seq = -1,
+        };
+        if ((st = describe(d, tmpfile, day, &f, err)) != NF_OK ||
+            (st = sync_path(tmpfile, false, &f.file_size, err)) != NF_OK ||
+            (st = uuid4(id, err)) != NF_OK) {
+            datafile_clear(&f);
+            goto done;
+        }
+        if (snprintf(final, sizeof(final), "%s/%s.parquet", daydir, id) >= (int)sizeof(final)) {
+            datafile_clear(&f);
+            st = nf_err_set(err, NF_EINVAL, "%s: path too long", daydir);
+            goto done;
+        }
+        size_t ulen = strlen(final) + 8;
+        f.path = malloc(ulen);
+        if (f.path == NULL) {
+            datafile_clear(&f);
+            st = nf_err_set(err, NF_ENOMEM, "%s: out of memory", final);
+            goto done;
+        }
+        snprintf(f.path, ulen, "file://%s", final);
+        if (rename(tmpfile, final) != 0) {
+            st = nf_err_sys(err, NF_EIO, errno, "rename %s to %s", tmpfile, final);
+            datafile_clear(&f);
+            goto done;
+        }
+        o->files[o->n++] = f;
+    }
+    st = sync_path(daydir, true, NULL, err);
+done:
+    nf_duck_result_free(r);
+    free(sql);
+    remove_tree(tmpdir);
+    return st;
+}
+
+/* ---- nf_flowfile_write -------------------------------------------------------------------- */
+
+typedef struct dayidx {
+    int32_t day;
+    uint32_t idx_hi; /* index split in two halves: size_t may exceed 32 bits */
+    uint32_t idx_lo;
+} dayidx;
+
+static int
+dayidx_cmp(const void *a, const void *b)
+{
+    const dayidx *x = a, *y = b;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    uint64_t i = (uint64_t)x->idx_hi << 32 | x->idx_lo, j = (uint64_t)y->idx_hi << 32 | y->idx_lo;
+    return i < j ? -1 : i > j;
+}
+
+static int64_t
+secs_us(uint64_t ms)
+{
+    if (ms > MAX_MS)
+        ms = MAX_MS;
+    return (int64_t)(ms / 1000) * 1000000;
+}
+
+static int64_t
+clamp64(uint64_t v)
+{
+    return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/* Appends the flows ix[0..n) to the stage table through chunk (its vectors in id order). */
+static nf_status
+append_run(duckdb_appender app, duckdb_data_chunk chunk, const nf_flow *flows,
+           const char *const *agent_ids, const dayidx *ix, size_t n, nf_err *err)
+{
+    const size_t cap = (size_t)duckdb_vector_size();
+    char a[NF_ADDR_STRLEN];
+    for (size_t off = 0; off < n; off += cap) {
+        size_t m = n - off < cap ? n - off : cap;
+        duckdb_data_chunk_reset(chunk);
+        duckdb_vector v[NF_COLD_NCOLUMNS];
+        for (size_t c = 0; c < NF_COLD_NCOLUMNS; c++)
+            v[c] = duckdb_data_chunk_get_vector(chunk, c);
+#define COL(id, T) ((T *)duckdb_vector_get_data(v[(id) - 1]))
+        int64_t *ts = COL(NF_COLD_TIMESTAMP, int64_t);
+        int32_t *sport = COL(NF_COLD_SRC_PORT, int32_t), *dport = COL(NF_COLD_DST_PORT, int32_t);
+        int32_t *proto = COL(NF_COLD_PROTOCOL, int32_t), *flags = COL(NF_COLD_TCP_FLAGS, int32_t);
+        int32_t *tos = COL(NF_COLD_TOS, int32_t), *smask = COL(NF_COLD_SRC_MASK, int32_t);
+        int32_t *dmask = COL(NF_COLD_DST_MASK, int32_t), *ftype = COL(NF_COLD_FLOW_TYPE, int32_t);
+        int64_t *bytes = COL(NF_COLD_BYTES, int64_t), *pkts = COL(NF_COLD_PACKETS, int64_t);
+        int64_t *dom = COL(NF_COLD_OBSERVATION_DOMAIN, int64_t);
+        int64_t *rate = COL(NF_COLD_SAMPLING_RATE, int64_t);
+        int64_t *inif = COL(NF_COLD_IN_IF, int64_t), *outif = COL(NF_COLD_OUT_IF, int64_t);
+        int64_t *sas = COL(NF_COLD_SRC_AS, int64_t), *das = COL(NF_COLD_DST_AS, int64_t);
+        int64_t *fstart = COL(NF_COLD_FLOW_START, int64_t), *fend = COL(NF_COLD_FLOW_END, int64_t);
+#undef COL
+        for (size_t k = 0; k < m; k++) {
+            size_t i = (size_t)((uint64_t)ix[off + k].idx_hi << 32 | ix[off + k].idx_lo);
+            const nf_flow *f = &flows[i];
+            ts[k] = secs_us(f->received_ms);
+            sport[k] = f->src_port;
+            dport[k] = f->dst_port;
+            proto[k] = f->protocol;
+            flags[k] = f->tcp_flags;
+            tos[k] = f->tos;
+            smask[k] = f->src_mask;
+            dmask[k] = f->dst_mask;
+            ftype[k] = f->flow_type;
+            bytes[k] = clamp64(f->bytes);
+            pkts[k] = clamp64(f->packets);
+            dom[k] = f->domain;
+            rate[k] = f->sampling_rate;
+            inif[k] = f->in_if;
+            outif[k] = f->out_if;
+            sas[k] = f->src_as;
+            das[k] = f->dst_as;
+            fstart[k] = secs_us(f->first_ms);
+            fend[k] = secs_us(f->last_ms);
+            nf_addr_format(f->src_addr, a);
+            duckdb_vector_assign_string_element(v[NF_COLD_SRC_IP - 1], k, a);
+            nf_addr_format(f->dst_addr, a);
+            duckdb_vector_assign_string_element(v[NF_COLD_DST_IP - 1], k, a);
+            nf_addr_format(f->exporter, a);
+            duckdb_vector_assign_string_element(v[NF_COLD_EXPORTER_IP - 1], k, a);
+            nf_addr_format(f->next_hop, a);
+            duckdb_vector_assign_string_element(v[NF_COLD_NEXT_HOP_IP - 1], k, a);
+            const char *agent = agent_ids != NULL && agent_ids[i] != NULL ? agent_ids[i] : "";
+            duckdb_vector_assign_string_element(v[NF_COLD_AGENT_ID - 1], k, agent);
+        }
+        duckdb_data_chunk_set_size(chunk, m);
+        if (duckdb_append_data_chunk(app, chunk) != DuckDBSuccess) {
+            const char *e = duckdb_appender_error(app);
+            return nf_err_set(err, NF_EUPSTREAM, "duckdb append to %s: %s", STAGE,
+                              e != NULL ? e : "failed");
+        }
+    }
+    if (duckdb_appender_flush(app) != DuckDBSuccess) {
+        const char *e = duckdb_appender_error(app);
+        return nf_err_set(err, NF_EUPSTREAM, "duckdb append to %s: %s", STAGE,
+                          e != NULL ? e : "flush failed");
+    }
+    return NF_OK;
+}
+
+/* CREATE OR REPLACE TEMP TABLE nf_flowfile_stage with lib/cold's columns. */
+static nf_status
+create_stage(nf_duck *d, nf_err *err)
+{
+    char sql[SQL_MAX];
+    size_t len = 0;
+    nf_status st = sql_add(sql, &len, err, "CREATE OR REPLACE TEMP TABLE " STAGE " (");
+    for (size_t i = 0; st == NF_OK && i < NF_COLD_NCOLUMNS; i++)
+        st = sql_add(sql, &len, err, "%s\"%s\" %s", i ? ", " : "", nf_cold_columns[i].name,
+                     nf_cold_columns[i].duckdb);
+    if (st == NF_OK)
+        st = sql_add(sql, &len, err, ")");
+    return st == NF_OK ? nf_duck_exec(d, sql, err) : st;
+}
+
+static const char select_stage[] = "SELECT * FROM " STAGE " ORDER BY " ORDER_BY;
+
+nf_status
+nf_flowfile_write(nf_duck *d, const nf_flow *flows, const char *const *agent_ids, size_t n,
+                  const char *table_location, nf_ice_datafile **files, size_t *nfiles,
+                  nf_err *err)
+{
+    if (d == NULL || (flows == NULL && n > 0) || table_location == NULL || files == NULL ||
+        nfiles == NULL)
+        return nf_err_set(err, NF_EINVAL, "flowfile write: NULL argument");
+    if (n == 0) {
+        *files = NULL;
+        *nfiles = 0;
+        return NF_OK;
+    }
+    char *base = NULL;
+    nf_status st = uri_to_path(table_location, &base, err);
+    if (st != NF_OK)
+        return st;
+
+    outset o = {0};
+    duckdb_appender app = NULL;
+    duckdb_data_chunk chunk = NULL;
+    duckdb_logical_type types[NF_COLD_NCOLUMNS] = {0};
+    dayidx *ix = malloc(n * sizeof(*ix));
+    if (ix == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "flowfile write: out of memory for %zu flows", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ix[i].day = (int32_t)(secs_us(flows[i].received_ms) / 86400000000LL);
+        ix[i].idx_hi = (uint32_t)((uint64_t)i >> 32);
+        ix[i].idx_lo = (uint32_t)i;
+    }
+    qsort(ix, n, sizeof(*ix), dayidx_cmp);
+
+    for (size_t i = 0; i < NF_COLD_NCOLUMNS; i++) {
+        duckdb_type t = DUCKDB_TYPE_BIGINT;
+        switch (nf_cold_columns[i].type) {
+        case NF_ICE_TIMESTAMPTZ: t = DUCKDB_TYPE_TIMESTAMP_TZ; break;
+        case NF_ICE_STRING: t = DUCKDB_TYPE_VARCHAR; break;
+        case NF_ICE_INT: t = DUCKDB_TYPE_INTEGER; break;
+        default: t = DUCKDB_TYPE_BIGINT; break;
+        }
+        types[i] = duckdb_create_logical_type(t);
+    }
+    chunk = duckdb_create_data_chunk(types, NF_COLD_NCOLUMNS);
+    if (chunk == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "flowfile write: cannot create a data chunk");
+        goto done;
+    }
+
+    for (size_t lo = 0; lo < n;) {
+        size_t hi = lo;
+        while (hi < n && ix[hi].day == ix[lo].day)
+            hi++;
+        if ((st = create_stage(d, err)) != NF_OK)
+            goto done;
+        if (duckdb_appender_create_ext(nf_duck_connection(d), "temp", "main", STAGE, &app) !=
+            DuckDBSuccess) {
+            const char *e = app != NULL ? duckdb_appender_error(app) : NULL;
+            st = nf_err_set(err, NF_EUPSTREAM, "duckdb appender on %s: %s", STAGE,
+                            e != NULL ? e : "failed");
+            goto done;
+        }
+        st = append_run(app, chunk, flows, agent_ids, ix + lo, hi - lo, err);
+        duckdb_appender_destroy(&app);
+        app = NULL;
+        if (st != NF_OK)
+            goto done;
+        if ((st = copy_out(d, select_stage, base, ix[lo].day, &o, err)) != NF_OK)
+            goto done;
+        lo = hi;
+    }
+    /* The stage's memory is given back now rather than at the next write. */
+    st = nf_duck_exec(d, "DROP TABLE IF EXISTS temp.main." STAGE, err);
+done:
+    if (app != NULL)
+        duckdb_appender_destroy(&app);
+    if (chunk != NULL)
+        duckdb_destroy_data_chunk(&chunk);
+    for (size_t i = 0; i < NF_COLD_NCOLUMNS; i++)
+        if (types[i] != NULL)
+            duckdb_destroy_logical_type(&types[i]);
+    free(ix);
+    free(base);
+    if (st != NF_OK) {
+        nf_err dropped;
+        nf_duck_exec(d, "DROP TABLE IF EXISTS temp.main." STAGE, &dropped);
+        outset_discard(&o);
+        return st;
+    }
+    *files = o.files;
+    *nfiles = o.n;
+    return NF_OK;
+}
+
+/* ---- nf_flowfile_rewrite ------------------------------------------------------------------ */
+
+nf_status
+nf_flowfile_rewrite(nf_duck *d, const char *const *input_uris, size_t n,
+                    const char *table_location, int32_t day, nf_ice_datafile **files,
+                    size_t *nfiles, nf_err *err)
+{
+    if (d == NULL || input_uris == NULL || n == 0 || table_location == NULL || files == NULL ||
+        nfiles == NULL)
+        return nf_err_set(err, NF_EINVAL, "flowfile rewrite: no input files or NULL argument");
+    char *base = NULL;
+    nf_status st = uri_to_path(table_location, &base, err);
+    if (st != NF_OK)
+        return st;
+    outset o = {0};
+    /* SELECT with every column named (inputs are matched by name) and the inputs' paths. */
+    size_t cap = SQL_MAX, len = 0;
+    for (size_t i = 0; i < n; i++)
+        cap += 2 * strlen(input_uris[i]) + 8;
+    char *sql = malloc(cap);
+    if (sql == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "flowfile rewrite: out of memory for %zu inputs", n);
+        goto done;
+    }
+    len = (size_t)snprintf(sql, cap, "SELECT ");
+    for (size_t i = 0; i < NF_COLD_NCOLUMNS; i++)
+        len += (size_t)snprintf(sql + len, cap - len, "%s\"%s\"", i ? ", " : "",
+                                nf_cold_columns[i].name);
+    len += (size_t)snprintf(sql + len, cap - len, " FROM read_parquet([");
+    for (size_t i = 0; i < n; i++) {
+        char *p = NULL;
+        if (input_uris[i] == NULL) {
+            st = nf_err_set(err, NF_EINVAL, "flowfile rewrite: input %zu is NULL", i);
+            goto done;
+        }
+        if ((st = uri_to_path(input_uris[i], &p, err)) != NF_OK)
+            goto done;
+        if (i > 0)
+            sql[len++] = ',';
+        st = nf_duck_quote(sql, cap, &len, p, input_uris[i], err);
+        free(p);
+        if (st != NF_OK)
+            goto done;
+    }
+    len += (size_t)snprintf(sql + len, cap - len, "]) ORDER BY " ORDER_BY);
+    st = copy_out(d, sql, base, day, &o, err);
+done:
+    free(sql);
+    free(base);
+    if (st != NF_OK) {
+        outset_discard(&o);
+        return st;
+    }
+    *files = o.files;
+    *nfiles = o.n;
+    return NF_OK;
+}
