@@ -19,6 +19,7 @@
 #include "bus.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -678,6 +679,62 @@ nf_bus_stream_info(nf_bus *b, const char *stream, nf_stream_info *out, nf_err *e
     out->consumers = si->State.Consumers > 0 ? (uint64_t)si->State.Consumers : 0;
     out->max_bytes = si->Config != NULL ? si->Config->MaxBytes : -1;
     jsStreamInfo_Destroy(si);
+    return NF_OK;
+}
+
+nf_status
+nf_bus_ensure_dead_letter_stream(nf_bus *b, const char *stream, const char *subject,
+                                 uint64_t max_age_ms, nf_err *err)
+{
+    const char *subjects[] = {subject};
+    nf_stream_config sc = {.name = stream,
+                           .subjects = subjects,
+                           .nsubjects = 1,
+                           .max_bytes = (int64_t)256 << 20,
+                           .discard_new = false, /* keep the newest dead letters */
+                           .limits_retention = true,
+                           .max_age_ms = max_age_ms};
+    return nf_bus_ensure_stream(b, &sc, err);
+}
+
+nf_status
+nf_bus_dead_letter(nf_bus *b, nf_bus_consumer *c, nf_bus_msg *m,
+                   const char *dead_letter_subject, const char *stream, const char *id,
+                   const char *reason, uint64_t retry_delay_ms, nf_err *err)
+{
+    char seq[24], dlq_id[256];
+    snprintf(seq, sizeof(seq), "%" PRIu64, m->stream_seq);
+    snprintf(dlq_id, sizeof(dlq_id), "dlq:%s", id);
+    const char *headers[] = {"NetFlow-Dead-Letter-Reason", reason,
+                             "NetFlow-Original-Stream",    stream,
+                             "NetFlow-Original-Sequence",  seq,
+                             "NetFlow-Original-Msg-Id",    id};
+    nf_status st = nf_bus_publish_headers(b, dead_letter_subject, m->data, m->len, dlq_id,
+                                          headers, 4, 0, NULL, err);
+    if (st == NF_OK)
+        st = nf_bus_term(c, m, err);
+    if (st != NF_OK && m->handle != NULL && nf_bus_nak(c, m, retry_delay_ms, NULL) != NF_OK)
+        nf_bus_msg_release(m);
+    return st;
+}
+
+nf_status
+nf_bus_consumer_ack_floor(nf_bus *b, const char *stream, const char *durable, uint64_t *floor,
+                          nf_err *err)
+{
+    if (b == NULL || empty(stream) || empty(durable) || floor == NULL)
+        return nf_err_set(err, NF_EINVAL, "nf_bus_consumer_ack_floor: bad arguments");
+    nf_status st = check_connected(b, "reading consumer info", err);
+    if (st != NF_OK)
+        return st;
+    jsOptions jo = api_opts(b);
+    jsErrCode jerr = 0;
+    jsConsumerInfo *ci = NULL;
+    natsStatus s = js_GetConsumerInfo(&ci, b->js, stream, durable, &jo, &jerr);
+    if (s != NATS_OK)
+        return bus_fail(err, s, jerr, "consumer '%s' of stream '%s' info", durable, stream);
+    *floor = ci->AckFloor.Stream;
+    jsConsumerInfo_Destroy(ci);
     return NF_OK;
 }
 

@@ -137,6 +137,12 @@ typedef struct nf_stream_info {
  * NF_EUPSTREAM. stream is borrowed; *out is written on NF_OK. */
 nf_status nf_bus_stream_info(nf_bus *b, const char *stream, nf_stream_info *out, nf_err *err);
 
+/* The durable's ack floor: every message of the stream with a sequence <= *floor has been
+ * acked (or terminated) by it and will never be delivered to it again. Returns NF_OK,
+ * NF_ENOTFOUND (no such stream or consumer), NF_EAGAIN or NF_EUPSTREAM. */
+nf_status nf_bus_consumer_ack_floor(nf_bus *b, const char *stream, const char *durable,
+                                    uint64_t *floor, nf_err *err);
+
 /* ---- publishing -------------------------------------------------------------------------- */
 
 typedef struct nf_pub_ack {
@@ -237,5 +243,22 @@ void nf_bus_msg_release(nf_bus_msg *m);
 /* Unbinds and frees the consumer (the durable stays on the server). NULL-safe. Settle or
  * release its messages first. */
 void nf_bus_consumer_close(nf_bus_consumer *c);
+
+/* ---- dead letters ------------------------------------------------------------------------ */
+
+/* Creates (or checks) a dead-letter stream: Limits retention, 256 MiB, oldest dropped first,
+ * messages kept max_age_ms. Returns as nf_bus_ensure_stream. */
+nf_status nf_bus_ensure_dead_letter_stream(nf_bus *b, const char *stream, const char *subject,
+                                           uint64_t max_age_ms, nf_err *err);
+
+/* Copies m to dead_letter_subject with headers NetFlow-Dead-Letter-Reason (reason),
+ * NetFlow-Original-Stream (stream), -Sequence and -Msg-Id (id), then terminates m: it is
+ * never delivered to this durable again. Returns NF_OK when both happened. Otherwise m is
+ * nak'ed with retry_delay_ms (or released if even that fails), so it comes back and nothing
+ * is lost, and the error says what failed. m is settled either way. */
+nf_status nf_bus_dead_letter(nf_bus *b, nf_bus_consumer *c, nf_bus_msg *m,
+                             const char *dead_letter_subject, const char *stream,
+                             const char *id, const char *reason, uint64_t retry_delay_ms,
+                             nf_err *err);
 
 #endif

@@ -27,7 +27,6 @@
 #define RETENTION_EVERY_MS 3600000u
 #define RETENTION_RETRY_MS 300000u
 #define LOG_EVERY_MS 10000u
-#define DLQ_MAX_BYTES (256u << 20)
 #define FLIGHT_POLL_MS 20u /* fetch wait while an INSERT is in flight (<= batch_interval) */
 
 /* A message held until the INSERT with its rows succeeded. */
@@ -170,20 +169,6 @@ message_id(const nf_bus_msg *m, char *out, size_t n)
 
 /* ---- connecting ------------------------------------------------------------------------- */
 
-static nf_status
-ensure_dead_letter_stream(nf_chwriter *w, nf_err *err)
-{
-    const char *subjects[] = {w->cfg->dead_letter_subject};
-    nf_stream_config sc = {.name = w->cfg->dead_letter_stream,
-                           .subjects = subjects,
-                           .nsubjects = 1,
-                           .max_bytes = DLQ_MAX_BYTES,
-                           .discard_new = false, /* keep the newest dead letters */
-                           .limits_retention = true,
-                           .max_age_ms = w->cfg->dead_letter_max_age_ms};
-    return nf_bus_ensure_stream(w->bus, &sc, err);
-}
-
 /* NATS side ready: connected, dead-letter stream, consumer bound. */
 static bool
 bus_ready(nf_chwriter *w)
@@ -199,7 +184,9 @@ bus_ready(nf_chwriter *w)
         nf_log_info(COMP, "connected to NATS %s", w->cfg->nats_url);
     }
     if (!w->dlq_ready) {
-        if (ensure_dead_letter_stream(w, &err) != NF_OK) {
+        if (nf_bus_ensure_dead_letter_stream(w->bus, w->cfg->dead_letter_stream,
+                                             w->cfg->dead_letter_subject,
+                                             w->cfg->dead_letter_max_age_ms, &err) != NF_OK) {
             warn_nats(w, "dead-letter stream", err.msg);
             return false;
         }
@@ -427,26 +414,17 @@ dispatch(nf_chwriter *w)
 static void
 dead_letter(nf_chwriter *w, nf_bus_msg *m, const char *id, const char *reason)
 {
-    char seq[24], dlq_id[MSG_ID_MAX + 8];
-    snprintf(seq, sizeof(seq), "%" PRIu64, m->stream_seq);
-    snprintf(dlq_id, sizeof(dlq_id), "dlq:%s", id);
-    const char *headers[] = {"NetFlow-Dead-Letter-Reason", reason,
-                             "NetFlow-Original-Stream",    w->cfg->stream,
-                             "NetFlow-Original-Sequence",  seq,
-                             "NetFlow-Original-Msg-Id",    id};
+    uint64_t seq = m->stream_seq; /* m is settled below */
     nf_err err = {0};
-    if (nf_bus_publish_headers(w->bus, w->cfg->dead_letter_subject, m->data, m->len, dlq_id,
-                               headers, 4, 0, NULL, &err) != NF_OK ||
-        nf_bus_term(w->consumer, m, &err) != NF_OK) {
+    if (nf_bus_dead_letter(w->bus, w->consumer, m, w->cfg->dead_letter_subject, w->cfg->stream,
+                           id, reason, w->cfg->backoff_max_ms, &err) != NF_OK) {
         atomic_fetch_add(&w->st.dead_letter_failures, 1);
         warn_limited(w, "dead letter not stored, message retried", err.msg);
-        if (m->handle != NULL && nf_bus_nak(w->consumer, m, w->cfg->backoff_max_ms, NULL) != NF_OK)
-            nf_bus_msg_release(m);
         return;
     }
     atomic_fetch_add(&w->st.dead_letters, 1);
-    nf_log_warn(COMP, "message %s (stream sequence %s) dead-lettered to %s: %s", id, seq,
-                w->cfg->dead_letter_subject, reason);
+    nf_log_warn(COMP, "message %s (stream sequence %" PRIu64 ") dead-lettered to %s: %s", id,
+                seq, w->cfg->dead_letter_subject, reason);
 }
 
 static bool

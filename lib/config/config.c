@@ -414,3 +414,22 @@ nf_cfg_daemon_args(int argc, char **argv, const char *prog, const nf_cfg_field *
     }
     return -1;
 }
+
+bool
+nf_security_path(const nf_security_config *sec, const char *name, char *out, size_t n)
+{
+    int len;
+    const char *dir = sec->cert_dir != NULL ? sec->cert_dir : "";
+    if (name == NULL || name[0] == '\0')
+        len = snprintf(out, n, "%s", "");
+    else if (name[0] == '/' || dir[0] == '\0')
+        len = snprintf(out, n, "%s", name);
+    else
+        len = snprintf(out, n, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name);
+    if (len < 0 || (size_t)len >= n) {
+        if (n > 0)
+            out[0] = '\0';
+        return false;
+    }
+    return true;
+}

@@ -104,6 +104,11 @@ typedef struct nf_security_config {
     } tls;
 } nf_security_config;
 
+/* Full path of a file named in the security block: absolute names as they are, relative ones
+ * joined to sec->cert_dir; "" for an empty or NULL name. False (out = "") if it does not fit
+ * in n bytes. */
+bool nf_security_path(const nf_security_config *sec, const char *name, char *out, size_t n);
+
 /* Table for nf_security_config, to embed with NF_CFG_OBJECT. */
 extern const nf_cfg_field nf_security_table[];
 
