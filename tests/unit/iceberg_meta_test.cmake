@@ -1,0 +1,1 @@
+nf_unit_test(iceberg_meta_test SOURCES iceberg_meta_test.c LIBS nf_iceberg_meta)
