@@ -12,9 +12,12 @@
  *       The schema is created first unless --keep-schema 1 (experiments that change it).
  *
  *   chload publish --nats URL [--certs DIR] [--subject netflow.raw] --flows N [--seed S]
- *                  [--days D | --rate FLOWS_PER_S] [--batch RECORDS]
+ *                  [--days D | --rate FLOWS_PER_S] [--batch RECORDS] [--consumer DURABLE]
+ *                  [--id-prefix P]
  *       publishes FlowBatch messages of RECORDS (1000) records to JetStream, as the poller
- *       would (Nats-Msg-Id bench:<first_seq>), for measuring the writer from a full stream.
+ *       would (Nats-Msg-Id P:<first_seq>, P = --id-prefix, default "bench"), after creating
+ *       the durable --consumer (default "clickhouse"), for measuring a writer from a full
+ *       stream.
  *
  * Traffic: flowgen's model (Zipf client and server pools, weighted ports, Pareto packet
  * counts; lib/flowgen/flowgen.h) from 9 exporters speaking v5, v9 and IPFIX, 10 % IPv6.
@@ -38,6 +41,7 @@
 typedef struct loader {
     const char *mode;
     const char *url, *user, *password, *db, *nats, *certs, *subject;
+    const char *consumer, *id_prefix; /* publish: durable created first, Nats-Msg-Id prefix */
     uint64_t flows, seed, batch, days, sampling, until, rate;
     int keep_schema; /* --keep-schema: do not create what is missing (experiments) */
     /* output */
@@ -77,7 +81,7 @@ flush_batch(loader *l)
     size_t len;
     const uint8_t *msg = nf_flowbatch_finish(&l->fb, "bench-agent", "bench-poller", 0, &len);
     char id[64];
-    snprintf(id, sizeof(id), "bench:%" PRIu64, l->fb.first_seq);
+    snprintf(id, sizeof(id), "%s:%" PRIu64, l->id_prefix, l->fb.first_seq);
     nf_status st;
     /* The stream may be full for a moment: back-pressure, retry. */
     while ((st = nf_bus_publish(l->bus, l->subject, msg, len, id, 10000, NULL, &err)) ==
@@ -121,7 +125,8 @@ usage(void)
                     "[--days D | --rate FLOWS_PER_S] [--until EPOCH] [--seed S] [--batch ROWS] [--sampling N] "
                     "[--keep-schema 1]\n"
                     "       chload publish --nats URL [--certs DIR] [--subject S] --flows N "
-                    "[--days D | --rate FLOWS_PER_S] [--seed S] [--batch RECORDS]\n");
+                    "[--days D | --rate FLOWS_PER_S] [--seed S] [--batch RECORDS]\n"
+                    "                      [--consumer DURABLE] [--id-prefix P]\n");
     return 2;
 }
 
@@ -140,6 +145,8 @@ parse(loader *l, int argc, char **argv)
         else if (strcmp(k, "--nats") == 0) l->nats = v;
         else if (strcmp(k, "--certs") == 0) l->certs = v;
         else if (strcmp(k, "--subject") == 0) l->subject = v;
+        else if (strcmp(k, "--consumer") == 0) l->consumer = v;
+        else if (strcmp(k, "--id-prefix") == 0) l->id_prefix = v;
         else if (strcmp(k, "--flows") == 0) l->flows = strtoull(v, NULL, 10);
         else if (strcmp(k, "--seed") == 0) l->seed = strtoull(v, NULL, 10);
         else if (strcmp(k, "--batch") == 0) l->batch = strtoull(v, NULL, 10);
@@ -189,7 +196,7 @@ connect_output(loader *l)
                            .max_bytes = (int64_t)4 << 30, .discard_new = true};
     if (nf_bus_connect(&bc, &l->bus, &err) != NF_OK ||
         nf_bus_ensure_stream(l->bus, &sc, &err) != NF_OK ||
-        nf_bus_consumer_ensure(l->bus, "NETFLOW", "clickhouse", l->subject, 0, 0, &err) != NF_OK) {
+        nf_bus_consumer_ensure(l->bus, "NETFLOW", l->consumer, l->subject, 0, 0, &err) != NF_OK) {
         fail(l, "nats", &err);
         return 1;
     }
@@ -199,7 +206,8 @@ connect_output(loader *l)
 int
 main(int argc, char **argv)
 {
-    loader l = {.db = "netflow", .subject = "netflow.raw", .seed = 1, .batch = 0, .days = 2};
+    loader l = {.db = "netflow", .subject = "netflow.raw", .consumer = "clickhouse",
+                .id_prefix = "bench", .seed = 1, .batch = 0, .days = 2};
     if (parse(&l, argc, argv) != 0)
         return 2;
     if (connect_output(&l) != 0)
