@@ -810,7 +810,7 @@ nf_pqwriter_render_metrics(void *ctx, nf_metrics *m)
 {
     nf_pqwriter *w = ctx;
     stats *s = &w->st;
-#define C(name, field, help) nf_metrics_counter(m, "netflow_parquet_" name, help, atomic_load(&s->field))
+#define C(name, field, help) nf_metrics_counter(m, "serviceradar_netflow_parquet_" name, help, atomic_load(&s->field))
     C("messages_total", messages, "FlowBatch messages fetched from JetStream");
     C("records_total", records, "flow records in decoded messages");
     C("redeliveries_total", redeliveries, "messages fetched again (num_delivered > 1)");
@@ -834,16 +834,16 @@ nf_pqwriter_render_metrics(void *ctx, nf_metrics *m)
     C("maintenance_runs_total", maintenance_runs, "maintenance passes");
     C("maintenance_failures_total", maintenance_failures, "maintenance passes that failed");
 #undef C
-    nf_metrics_gauge(m, "netflow_parquet_held_records", "records held for the next commit",
+    nf_metrics_gauge(m, "serviceradar_netflow_parquet_held_records", "records held for the next commit",
                      (double)atomic_load(&s->held_records));
-    nf_metrics_gauge(m, "netflow_parquet_last_commit_ms",
+    nf_metrics_gauge(m, "serviceradar_netflow_parquet_last_commit_ms",
                      "duration of the last commit (files and catalog)",
                      (double)atomic_load(&s->last_commit_ms));
-    nf_metrics_gauge(m, "netflow_parquet_last_committed_sequence",
+    nf_metrics_gauge(m, "serviceradar_netflow_parquet_last_committed_sequence",
                      "highest JetStream stream sequence the table records",
                      (double)atomic_load(&s->last_committed_seq));
-    nf_metrics_gauge(m, "netflow_parquet_nats_up", "1 while NATS is reachable",
+    nf_metrics_gauge(m, "serviceradar_netflow_parquet_nats_up", "1 while NATS is reachable",
                      (double)atomic_load(&s->nats_up));
-    nf_metrics_gauge(m, "netflow_parquet_catalog_up", "1 while the catalog answers",
+    nf_metrics_gauge(m, "serviceradar_netflow_parquet_catalog_up", "1 while the catalog answers",
                      (double)atomic_load(&s->catalog_up));
 }

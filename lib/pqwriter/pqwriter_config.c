@@ -101,7 +101,7 @@ const nf_cfg_field nf_pqwriter_config_table[] = {
       "JetStream redelivers a message not acknowledged by then"),
     F("max_ack_pending", NF_CFG_UINT, max_ack_pending, "5000", 1, 1000000,
       "messages held unacknowledged at most (a batch holds batch_size / ~1000 of them)"),
-    F("dead_letter_subject", NF_CFG_STRING, dead_letter_subject, "netflow.deadletter.parquet",
+    F("dead_letter_subject", NF_CFG_STRING, dead_letter_subject, "netflow.deadletter",
       0, 0, "where messages that can never be written go, with their reason"),
     F("dead_letter_stream", NF_CFG_STRING, dead_letter_stream, "NETFLOW_DEADLETTER", 0, 0,
       "stream that keeps the dead letters"),
