@@ -1,0 +1,1018 @@
+/* maintain.c — compaction, retention, snapshot expiry and time travel for the cold tier's
+ * Iceberg table (contract in maintain.h, design in docs/iceberg.md "Maintenance").
+ *
+ * Design
+ *   Compaction and retention change the set of live files. Both commit the same simple
+ *   shape of snapshot: ONE new manifest listing every live file of the table (EXISTING
+ *   entries with the snapshot id and sequence numbers kept from where the file was added,
+ *   DELETED entries for the files leaving, ADDED entries for the new ones) and a manifest
+ *   list holding that one manifest. It costs one manifest rewrite of the whole table per
+ *   maintenance commit (a few hundred bytes per live file), but every such snapshot is
+ *   self-contained and the next appends start from a single manifest again.
+ *
+ *   Every commit goes through the catalog with the requirement "main is still the snapshot
+ *   we planned from" (nf_ice_requirements_main):
+ *
+ *        load ──► plan ──► write files ──► commit ──OK──────────────► done
+ *         ▲                                  │
+ *         ├──────── NF_ECONFLICT ────────────┤  (nothing changed: re-plan)
+ *         └── not found after reload ◄───────┘  NF_EUPSTREAM/ETIMEDOUT/EAGAIN: reload;
+ *                                               our snapshot there → done
+ *
+ *   A compaction's rewritten file is reused by the next attempt when the day's input files
+ *   are still exactly the same live set (an append to another day does not force a second
+ *   rewrite).
+ *
+ * Invariants
+ *   1. No file is deleted after a failed or unknown commit. The only deletion outside
+ *      expiry is of a rewrite output whose record count disagrees, before any commit.
+ *   2. Every committed snapshot copies the parent's NF_COLD_SUMMARY_* keys.
+ *   3. Compaction commits only when the records of the new files equal the replaced ones'.
+ *   4. Expiry deletes only after its metadata commit landed, only files under the table's
+ *      location, and only files no snapshot of the committed metadata references through
+ *      its manifest list, its manifests or an ADDED/EXISTING entry.
+ */
+#include "maintain.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "../base/clock.h"
+#include "../cold/table.h"
+#include "../duck/flowfile.h"
+
+#define DAY_MS 86400000LL
+/* Commit attempts per operation: enough to ride out a writer committing every few seconds
+ * (each attempt re-plans from the new metadata), few enough to give up on a livelock. */
+#define DEFAULT_ATTEMPTS 8
+/* Summary pairs of a maintenance snapshot: six counters plus the three JetStream keys. */
+#define MAX_SUMMARY 9
+
+static const char *const g_jetstream_keys[] = {NF_COLD_SUMMARY_STREAM, NF_COLD_SUMMARY_LAST_SEQ,
+                                               NF_COLD_SUMMARY_SEQS};
+
+/* ---- small helpers --------------------------------------------------------------------------- */
+
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int64_t
+now_of(const nf_maint_options *o)
+{
+    return o->now_ms > 0 ? o->now_ms : (int64_t)nf_wall_ms();
+}
+
+static int
+attempts_of(const nf_maint_options *o)
+{
+    return o->max_attempts > 0 ? o->max_attempts : DEFAULT_ATTEMPTS;
+}
+
+static bool
+unknown_outcome(nf_status st)
+{
+    return st == NF_EUPSTREAM || st == NF_ETIMEDOUT || st == NF_EAGAIN;
+}
+
+/* A random UUID (version 4) as text, for manifest names. */
+static nf_status
+make_uuid(char out[37], nf_err *err)
+{
+    uint8_t b[16];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t k = getrandom(b + got, sizeof b - got, 0);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return nf_err_sys(err, NF_EIO, errno, "getrandom for a manifest name");
+        }
+        got += (size_t)k;
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+    return NF_OK;
+}
+
+/* ---- a set of URIs (sorted, unique) ---------------------------------------------------------- */
+
+typedef struct strset {
+    char **v;
+    size_t n, cap;
+    bool sorted;
+} strset;
+
+static nf_status
+strset_add(strset *s, const char *uri, nf_err *err)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        char **v = realloc(s->v, cap * sizeof *v);
+        if (v == NULL)
+            return nf_err_set(err, NF_ENOMEM, "file set of %zu entries", cap);
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n] = strdup(uri);
+    if (s->v[s->n] == NULL)
+        return nf_err_set(err, NF_ENOMEM, "file set entry %s", uri);
+    s->n++;
+    s->sorted = false;
+    return NF_OK;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+strset_sort(strset *s)
+{
+    if (s->sorted)
+        return;
+    if (s->n > 0)
+        qsort(s->v, s->n, sizeof *s->v, cmp_str);
+    size_t w = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (w > 0 && strcmp(s->v[w - 1], s->v[i]) == 0) {
+            free(s->v[i]);
+            continue;
+        }
+        s->v[w++] = s->v[i];
+    }
+    s->n = w;
+    s->sorted = true;
+}
+
+static bool
+strset_has(strset *s, const char *uri)
+{
+    strset_sort(s);
+    return s->n > 0 && bsearch(&uri, s->v, s->n, sizeof *s->v, cmp_str) != NULL;
+}
+
+static void
+strset_free(strset *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- the table as loaded: metadata, current snapshot, live files ---------------------------- */
+
+typedef struct base {
+    nf_ice_table *t;
+    const nf_ice_snapshot *cur; /* NULL: no snapshot yet */
+    nf_ice_datafile *files;     /* live files of cur (ADDED/EXISTING entries) */
+    size_t n;
+} base;
+
+static void
+base_free(base *b)
+{
+    nf_ice_datafiles_free(b->files, b->n);
+    nf_ice_table_free(b->t);
+    memset(b, 0, sizeof *b);
+}
+
+/* Reads every manifest of mlist and moves its live entries into b->files. */
+static nf_status
+read_live(base *b, const char *mlist, nf_err *err)
+{
+    nf_ice_manifest *ms = NULL;
+    size_t nm = 0, cap = 0;
+    nf_status st = nf_ice_mlist_read(mlist, &ms, &nm, err);
+    if (st != NF_OK)
+        return st;
+    for (size_t i = 0; i < nm; i++) {
+        if (ms[i].content != 0) {
+            st = nf_err_set(err, NF_EINVAL, "manifest %s holds delete files (not supported)",
+                            ms[i].path);
+            goto fail;
+        }
+        nf_ice_datafile *e = NULL;
+        size_t ne = 0;
+        st = nf_ice_manifest_read(&ms[i], &e, &ne, err);
+        if (st != NF_OK)
+            goto fail;
+        for (size_t k = 0; k < ne; k++) {
+            if (e[k].status == NF_ICE_DELETED)
+                continue;
+            if (b->n == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                nf_ice_datafile *v = realloc(b->files, ncap * sizeof *v);
+                if (v == NULL) {
+                    nf_ice_datafiles_free(e, ne);
+                    st = nf_err_set(err, NF_ENOMEM, "live files of %s", mlist);
+                    goto fail;
+                }
+                b->files = v;
+                cap = ncap;
+            }
+            b->files[b->n++] = e[k];        /* moved: ownership of path and cols */
+            memset(&e[k], 0, sizeof e[k]); /* so the free below leaves them alone */
+        }
+        nf_ice_datafiles_free(e, ne);
+    }
+fail:
+    nf_ice_manifests_free(ms, nm);
+    return st;
+}
+
+/* Loads ns.name and, if with_files, the live files of its current snapshot. */
+static nf_status
+base_load(nf_ice_catalog *c, const char *ns, const char *name, bool with_files, base *b,
+          nf_err *err)
+{
+    memset(b, 0, sizeof *b);
+    nf_status st = nf_ice_catalog_load(c, ns, name, &b->t, NULL, err);
+    if (st != NF_OK)
+        return st;
+    b->cur = nf_ice_table_current(b->t);
+    if (b->cur != NULL && with_files) {
+        st = read_live(b, b->cur->manifest_list, err);
+        if (st != NF_OK)
+            base_free(b);
+    }
+    return st;
+}
+
+/* ---- committing a change of the live files ---------------------------------------------------- */
+
+typedef struct change {
+    const char *phase;             /* for the hook: "compact", "retention" */
+    const char *operation;         /* "replace", "delete" */
+    const bool *drop;              /* per b->files[i]: leaves the table */
+    const nf_ice_datafile *added;  /* new files (status ADDED) */
+    size_t nadded;
+} change;
+
+/* Writes the manifest and manifest list of change ch on top of b and commits it.
+ * NF_OK: committed (snapshot id in *sid). NF_ECONFLICT: nothing changed. NF_EAGAIN: the
+ * outcome was unknown and our snapshot is not in the reloaded metadata. Either of those two:
+ * re-plan and retry. Anything else: stop. */
+static nf_status
+commit_change(nf_ice_catalog *c, const char *ns, const char *name, const base *b,
+              const change *ch, const nf_maint_options *o, int attempt, nf_maint_report *r,
+              int64_t *sid_out, nf_err *err)
+{
+    nf_status st = NF_OK;
+    char *locpath = NULL, *schema = NULL, *mpath = NULL, *lpath = NULL, *luri = NULL;
+    char *req = NULL, *upd = NULL;
+    nf_ice_datafile *entries = NULL;
+    nf_ice_manifest m;
+    bool have_m = false;
+    memset(&m, 0, sizeof m);
+
+    int64_t sid = nf_ice_new_snapshot_id();
+    int64_t seq = nf_ice_table_last_sequence(b->t) + 1;
+    size_t n = b->n + ch->nadded;
+    int64_t added_files = 0, deleted_files = 0, added_rec = 0, deleted_rec = 0;
+    int64_t total_files = 0, total_rec = 0;
+
+    entries = calloc(n ? n : 1, sizeof *entries);
+    if (entries == NULL)
+        return nf_err_set(err, NF_ENOMEM, "manifest of %zu entries", n);
+    /* Shallow copies: paths and stats stay owned by b and ch. */
+    for (size_t i = 0; i < b->n; i++) {
+        entries[i] = b->files[i];
+        if (ch->drop[i]) {
+            entries[i].status = NF_ICE_DELETED;
+            entries[i].snapshot_id = sid; /* the spec: snapshot that deleted it */
+            deleted_files++;
+            deleted_rec += b->files[i].record_count;
+        } else {
+            entries[i].status = NF_ICE_EXISTING; /* ids and sequence numbers as read */
+            total_files++;
+            total_rec += b->files[i].record_count;
+        }
+    }
+    for (size_t i = 0; i < ch->nadded; i++) {
+        nf_ice_datafile *e = &entries[b->n + i];
+        *e = ch->added[i];
+        e->status = NF_ICE_ADDED;
+        e->snapshot_id = e->data_seq = e->file_seq = -1; /* inherited */
+        added_files++;
+        added_rec += ch->added[i].record_count;
+        total_files++;
+        total_rec += ch->added[i].record_count;
+    }
+
+    st = nf_ice_uri_path(nf_ice_table_location(b->t), &locpath, err);
+    if (st != NF_OK)
+        goto done;
+    schema = nf_ice_table_schema_json(b->t);
+    if (schema == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "schema of %s.%s", ns, name);
+        goto done;
+    }
+    nf_ice_spec spec;
+    st = nf_ice_table_spec(b->t, &spec, err);
+    if (st != NF_OK)
+        goto done;
+    nf_ice_manifest_ctx ctx = {.schema_json = schema,
+                               .schema_id = nf_ice_table_schema_id(b->t),
+                               .spec = &spec,
+                               .type_of = nf_cold_type_of};
+
+    char uuid[37];
+    st = make_uuid(uuid, err);
+    if (st != NF_OK)
+        goto done;
+    size_t plen = strlen(locpath) + 128;
+    mpath = malloc(plen);
+    lpath = malloc(plen);
+    if (mpath == NULL || lpath == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "manifest paths under %s", locpath);
+        goto done;
+    }
+    snprintf(mpath, plen, "%s/metadata/%s-m0.avro", locpath, uuid);
+    snprintf(lpath, plen, "%s/metadata/snap-%" PRId64 "-%d-%s.avro", locpath, sid,
+             attempt + 1, uuid);
+
+    st = nf_ice_manifest_write(mpath, &ctx, sid, seq, entries, n, &m, err);
+    if (st != NF_OK)
+        goto done;
+    have_m = true;
+    st = nf_ice_mlist_write(lpath, sid, b->cur->snapshot_id, seq, &m, 1, err);
+    if (st != NF_OK)
+        goto done;
+    luri = nf_ice_path_uri(lpath);
+    if (luri == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "URI of %s", lpath);
+        goto done;
+    }
+
+    /* Summary: the counters, then the parent's JetStream keys (invariant 2). */
+    char num[6][24];
+    const char *kv[2 * MAX_SUMMARY];
+    size_t np = 0;
+    const char *names[6] = {"added-data-files", "deleted-data-files", "added-records",
+                            "deleted-records",  "total-data-files",   "total-records"};
+    int64_t vals[6] = {added_files, deleted_files, added_rec, deleted_rec, total_files, total_rec};
+    for (size_t i = 0; i < 6; i++) {
+        snprintf(num[i], sizeof num[i], "%" PRId64, vals[i]);
+        kv[2 * np] = names[i];
+        kv[2 * np + 1] = num[i];
+        np++;
+    }
+    for (size_t i = 0; i < sizeof g_jetstream_keys / sizeof g_jetstream_keys[0]; i++) {
+        const char *v = nf_ice_table_summary(b->t, b->cur->snapshot_id, g_jetstream_keys[i]);
+        if (v == NULL)
+            continue;
+        kv[2 * np] = g_jetstream_keys[i];
+        kv[2 * np + 1] = v;
+        np++;
+    }
+    int64_t ts = (int64_t)nf_wall_ms();
+    if (ts <= b->cur->timestamp_ms)
+        ts = b->cur->timestamp_ms + 1; /* snapshot times never go backwards on main */
+    nf_ice_snapshot_new s = {.snapshot_id = sid,
+                             .parent_id = b->cur->snapshot_id,
+                             .sequence_number = seq,
+                             .timestamp_ms = ts,
+                             .manifest_list = luri,
+                             .operation = ch->operation,
+                             .summary = kv,
+                             .nsummary = np};
+    req = nf_ice_requirements_main(b->t);
+    upd = nf_ice_updates_add_snapshot(&s);
+    if (req == NULL || upd == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "commit of %s.%s", ns, name);
+        goto done;
+    }
+    if (o->before_commit != NULL)
+        o->before_commit(o->hook_ctx, ch->phase, attempt);
+
+    st = nf_ice_catalog_commit(c, ns, name, req, upd, NULL, err);
+    if (st == NF_ECONFLICT) {
+        if (r != NULL)
+            r->conflicts++;
+    } else if (unknown_outcome(st)) {
+        /* Unknown: did it land? The files written stay either way (invariant 1). */
+        if (r != NULL)
+            r->unknown_outcomes++;
+        nf_err first = *err;
+        nf_ice_table *t2 = NULL;
+        nf_status lst = nf_ice_catalog_load(c, ns, name, &t2, NULL, err);
+        if (lst != NF_OK) {
+            *err = first; /* the commit's error says more than the failed reload */
+        } else {
+            st = nf_ice_table_snapshot(t2, sid) != NULL ? NF_OK : NF_EAGAIN;
+            if (st == NF_EAGAIN)
+                *err = first;
+        }
+        nf_ice_table_free(t2);
+    }
+    if (st == NF_OK)
+        *sid_out = sid;
+
+done:
+    if (have_m)
+        free(m.path); /* m itself is on the stack */
+    free(entries);
+    free(locpath);
+    free(schema);
+    free(mpath);
+    free(lpath);
+    free(luri);
+    free(req);
+    free(upd);
+    return st;
+}
+
+static nf_status
+check_args(nf_ice_catalog *c, const char *ns, const char *table, const nf_maint_options *o,
+           nf_err *err)
+{
+    if (c == NULL || ns == NULL || table == NULL || o == NULL)
+        return nf_err_set(err, NF_EINVAL, "maintenance: catalog, namespace, table and options "
+                                          "are required");
+    return NF_OK;
+}
+
+/* ---- compaction ------------------------------------------------------------------------------ */
+
+/* True if the live files of day in b are exactly the paths in set (n of them). */
+static bool
+same_inputs(const base *b, int32_t day, char **set, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->files[i].partition_null || b->files[i].partition != day)
+            continue;
+        bool found = false;
+        for (size_t j = 0; j < n && !found; j++)
+            found = strcmp(set[j], b->files[i].path) == 0;
+        if (!found)
+            return false;
+        k++;
+    }
+    return k == n;
+}
+
+static void
+free_paths(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Removes the files of a rewrite that was never committed (record counts disagreed). */
+static void
+remove_outputs(const nf_ice_datafile *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *p = NULL;
+        if (nf_ice_uri_path(f[i].path, &p, NULL) == NF_OK)
+            unlink(p);
+        free(p);
+    }
+}
+
+static nf_status
+compact_day(nf_ice_catalog *c, const char *ns, const char *name, nf_duck *duck, int32_t day,
+            size_t min_files, const nf_maint_options *o, nf_maint_report *r, nf_err *err)
+{
+    nf_status st = NF_ECONFLICT;
+    nf_ice_datafile *out = NULL; /* the rewrite, reused while its inputs stay live */
+    size_t nout = 0;
+    char **inputs = NULL;        /* paths the rewrite read */
+    size_t ninputs = 0;
+    bool *drop = NULL;
+    base b;
+    memset(&b, 0, sizeof b);
+
+    for (int attempt = 0; attempt < attempts_of(o); attempt++) {
+        st = base_load(c, ns, name, true, &b, err);
+        if (st != NF_OK)
+            goto done;
+        if (b.cur == NULL)
+            goto done; /* st is NF_OK */
+        size_t k = 0;
+        int64_t in_rec = 0;
+        for (size_t i = 0; i < b.n; i++) {
+            if (!b.files[i].partition_null && b.files[i].partition == day) {
+                k++;
+                in_rec += b.files[i].record_count;
+            }
+        }
+        if (k < min_files)
+            goto done; /* compacted by someone else meanwhile: nothing to do */
+
+        if (out == NULL || !same_inputs(&b, day, inputs, ninputs)) {
+            /* A previous rewrite whose inputs changed stays as an orphan (invariant 1). */
+            nf_ice_datafiles_free(out, nout);
+            out = NULL;
+            nout = 0;
+            free_paths(inputs, ninputs);
+            ninputs = 0;
+            inputs = calloc(k, sizeof *inputs);
+            if (inputs == NULL) {
+                st = nf_err_set(err, NF_ENOMEM, "input list of day %" PRId32, day);
+                goto done;
+            }
+            for (size_t i = 0; i < b.n; i++) {
+                if (b.files[i].partition_null || b.files[i].partition != day)
+                    continue;
+                inputs[ninputs] = strdup(b.files[i].path);
+                if (inputs[ninputs] == NULL) {
+                    st = nf_err_set(err, NF_ENOMEM, "input list of day %" PRId32, day);
+                    goto done;
+                }
+                ninputs++;
+            }
+            st = nf_flowfile_rewrite(duck, (const char *const *)inputs, ninputs,
+                                     nf_ice_table_location(b.t), day, &out, &nout, err);
+            if (st != NF_OK)
+                goto done;
+            int64_t out_rec = 0;
+            bool bad_part = false;
+            for (size_t i = 0; i < nout; i++) {
+                out_rec += out[i].record_count;
+                bad_part |= out[i].partition_null || out[i].partition != day;
+            }
+            if (out_rec != in_rec || bad_part || nout == 0) {
+                remove_outputs(out, nout); /* never committed: safe to remove */
+                st = nf_err_set(err, NF_EINTERNAL,
+                                "compaction of day %" PRId32 " of %s.%s: %zu files of %" PRId64
+                                " records rewritten into %zu files of %" PRId64
+                                " records%s; nothing committed",
+                                day, ns, name, ninputs, in_rec, nout, out_rec,
+                                bad_part ? " (wrong partition)" : "");
+                goto done;
+            }
+        }
+
+        free(drop);
+        drop = calloc(b.n, sizeof *drop);
+        if (drop == NULL) {
+            st = nf_err_set(err, NF_ENOMEM, "plan of %zu files", b.n);
+            goto done;
+        }
+        for (size_t i = 0; i < b.n; i++)
+            drop[i] = !b.files[i].partition_null && b.files[i].partition == day;
+        change ch = {.phase = "compact", .operation = "replace", .drop = drop, .added = out,
+                     .nadded = nout};
+        int64_t sid = 0;
+        st = commit_change(c, ns, name, &b, &ch, o, attempt, r, &sid, err);
+        if (st == NF_OK) {
+            if (r != NULL) {
+                r->days_compacted++;
+                r->files_rewritten += ninputs;
+                r->files_written += nout;
+                r->records_rewritten += in_rec;
+                r->last_snapshot_id = sid;
+            }
+            goto done;
+        }
+        if (st != NF_ECONFLICT && st != NF_EAGAIN)
+            goto done;
+        base_free(&b);
+    }
+    st = nf_err_set(err, NF_ECONFLICT,
+                    "compaction of day %" PRId32 " of %s.%s: %d commit attempts conflicted",
+                    day, ns, name, attempts_of(o));
+done:
+    base_free(&b);
+    nf_ice_datafiles_free(out, nout);
+    free_paths(inputs, ninputs);
+    free(drop);
+    return st;
+}
+
+static int
+cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+nf_status
+nf_maint_compact(nf_ice_catalog *c, const char *ns, const char *table, nf_duck *duck,
+                 const nf_maint_options *o, nf_maint_report *r, nf_err *err)
+{
+    nf_status st = check_args(c, ns, table, o, err);
+    if (st != NF_OK)
+        return st;
+    if (duck == NULL)
+        return nf_err_set(err, NF_EINVAL, "compaction of %s.%s needs a DuckDB", ns, table);
+    int64_t today = floor_div(now_of(o), DAY_MS);
+    size_t min_files = o->compact_min_files < 2 ? 2 : (size_t)o->compact_min_files;
+
+    /* Plan the days from one load; each day is then re-planned at its own commit. */
+    base b;
+    st = base_load(c, ns, table, true, &b, err);
+    if (st != NF_OK)
+        return st;
+    int32_t *days = calloc(b.n ? b.n : 1, sizeof *days);
+    if (days == NULL) {
+        base_free(&b);
+        return nf_err_set(err, NF_ENOMEM, "days of %zu files", b.n);
+    }
+    size_t nd = 0;
+    for (size_t i = 0; i < b.n; i++)
+        if (!b.files[i].partition_null && b.files[i].partition < today)
+            days[nd++] = b.files[i].partition;
+    base_free(&b);
+    if (nd > 0)
+        qsort(days, nd, sizeof *days, cmp_i32);
+    for (size_t i = 0; i < nd && st == NF_OK;) {
+        size_t j = i;
+        while (j < nd && days[j] == days[i])
+            j++;
+        if (j - i >= min_files)
+            st = compact_day(c, ns, table, duck, days[i], min_files, o, r, err);
+        i = j;
+    }
+    free(days);
+    return st;
+}
+
+/* ---- retention -------------------------------------------------------------------------------- */
+
+nf_status
+nf_maint_retention(nf_ice_catalog *c, const char *ns, const char *table,
+                   const nf_maint_options *o, nf_maint_report *r, nf_err *err)
+{
+    nf_status st = check_args(c, ns, table, o, err);
+    if (st != NF_OK || o->retention_ms == 0)
+        return st;
+    if (o->retention_ms > (uint64_t)INT64_MAX / 2)
+        return nf_err_set(err, NF_EINVAL, "retention of %s.%s: %" PRIu64 " ms is too long", ns,
+                          table, o->retention_ms);
+    /* Days before the day of the cut-off are wholly older than it. */
+    int64_t cutoff_day = floor_div(now_of(o) - (int64_t)o->retention_ms, DAY_MS);
+
+    for (int attempt = 0; attempt < attempts_of(o); attempt++) {
+        base b;
+        st = base_load(c, ns, table, true, &b, err);
+        if (st != NF_OK)
+            return st;
+        bool *drop = calloc(b.n ? b.n : 1, sizeof *drop);
+        int32_t *days = calloc(b.n ? b.n : 1, sizeof *days);
+        if (drop == NULL || days == NULL) {
+            free(drop);
+            free(days);
+            base_free(&b);
+            return nf_err_set(err, NF_ENOMEM, "retention plan of %s.%s", ns, table);
+        }
+        size_t ndrop = 0;
+        int64_t rec = 0;
+        for (size_t i = 0; i < b.n; i++) {
+            drop[i] = !b.files[i].partition_null && b.files[i].partition < cutoff_day;
+            if (drop[i]) {
+                days[ndrop++] = b.files[i].partition;
+                rec += b.files[i].record_count;
+            }
+        }
+        if (ndrop == 0 || b.cur == NULL) {
+            free(drop);
+            free(days);
+            base_free(&b);
+            return NF_OK;
+        }
+        change ch = {.phase = "retention", .operation = "delete", .drop = drop};
+        int64_t sid = 0;
+        st = commit_change(c, ns, table, &b, &ch, o, attempt, r, &sid, err);
+        if (st == NF_OK && r != NULL) {
+            qsort(days, ndrop, sizeof *days, cmp_i32);
+            for (size_t i = 0; i < ndrop; i++)
+                r->days_dropped += (i == 0 || days[i] != days[i - 1]);
+            r->files_dropped += ndrop;
+            r->records_dropped += rec;
+            r->last_snapshot_id = sid;
+        }
+        free(drop);
+        free(days);
+        base_free(&b);
+        if (st != NF_ECONFLICT && st != NF_EAGAIN)
+            return st;
+    }
+    return nf_err_set(err, NF_ECONFLICT, "retention of %s.%s: %d commit attempts conflicted",
+                      ns, table, attempts_of(o));
+}
+
+/* ---- expiry ----------------------------------------------------------------------------------- */
+
+/* Adds what snapshot mlist references to set: the list itself, its manifests and, if
+ * entries_too, the data files of their ADDED/EXISTING entries (all entries if
+ * all_statuses). missing_ok: a manifest list or manifest that no longer exists is skipped
+ * (for expired snapshots whose files a previous run deleted). */
+static nf_status
+walk_snapshot(const char *mlist, bool all_statuses, bool missing_ok, strset *lists,
+              strset *manifests, strset *data, nf_err *err)
+{
+    nf_status st = NF_OK;
+    nf_ice_manifest *ms = NULL;
+    size_t nm = 0;
+    char *p = NULL;
+
+    if (missing_ok) {
+        if (nf_ice_uri_path(mlist, &p, NULL) == NF_OK && access(p, F_OK) != 0 &&
+            errno == ENOENT) {
+            free(p);
+            return NF_OK;
+        }
+        free(p);
+        p = NULL;
+    }
+    st = strset_add(lists, mlist, err);
+    if (st != NF_OK)
+        return st;
+    st = nf_ice_mlist_read(mlist, &ms, &nm, err);
+    if (st != NF_OK)
+        return st;
+    for (size_t i = 0; i < nm; i++) {
+        if (missing_ok) {
+            bool gone = nf_ice_uri_path(ms[i].path, &p, NULL) == NF_OK && access(p, F_OK) != 0 &&
+                        errno == ENOENT;
+            free(p);
+            p = NULL;
+            if (gone)
+                continue;
+        }
+        st = strset_add(manifests, ms[i].path, err);
+        if (st != NF_OK)
+            goto done;
+        nf_ice_datafile *e = NULL;
+        size_t ne = 0;
+        st = nf_ice_manifest_read(&ms[i], &e, &ne, err);
+        if (st != NF_OK)
+            goto done;
+        for (size_t k = 0; k < ne && st == NF_OK; k++)
+            if (all_statuses || e[k].status != NF_ICE_DELETED)
+                st = strset_add(data, e[k].path, err);
+        nf_ice_datafiles_free(e, ne);
+        if (st != NF_OK)
+            goto done;
+    }
+done:
+    nf_ice_manifests_free(ms, nm);
+    return st;
+}
+
+/* Deletes the URIs of cand that keep does not hold and that lie under prefix (the table's
+ * location path followed by '/'). Counts into *count. */
+static nf_status
+delete_unreferenced(strset *cand, strset *keep, const char *prefix, size_t *count, nf_err *err)
+{
+    strset_sort(cand);
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; i < cand->n; i++) {
+        if (strset_has(keep, cand->v[i]))
+            continue;
+        char *p = NULL;
+        if (nf_ice_uri_path(cand->v[i], &p, NULL) != NF_OK)
+            continue; /* not a local file of ours */
+        if (strncmp(p, prefix, plen) != 0) {
+            free(p);
+            continue; /* outside the table's location: never ours to delete */
+        }
+        if (unlink(p) != 0) {
+            int e = errno;
+            if (e != ENOENT) {
+                nf_status st = nf_err_sys(err, NF_EIO, e, "expiry: deleting %s", p);
+                free(p);
+                return st;
+            }
+        } else {
+            (*count)++;
+        }
+        free(p);
+    }
+    return NF_OK;
+}
+
+/* Everything the committed metadata t references versus what the expired manifest lists
+ * reach; deletes the difference. */
+static nf_status
+expire_files(const nf_ice_table *t, char **expired_lists, size_t nexp, nf_maint_report *r,
+             nf_err *err)
+{
+    strset kl = {0}, km = {0}, kd = {0}, el = {0}, em = {0}, ed = {0};
+    char *loc = NULL, *prefix = NULL;
+    nf_status st = nf_ice_uri_path(nf_ice_table_location(t), &loc, err);
+    if (st != NF_OK)
+        return st;
+    size_t n = 0;
+    const nf_ice_snapshot *snaps = nf_ice_table_snapshots(t, &n);
+    for (size_t i = 0; i < n && st == NF_OK; i++)
+        st = walk_snapshot(snaps[i].manifest_list, false, false, &kl, &km, &kd, err);
+    for (size_t i = 0; i < nexp && st == NF_OK; i++)
+        st = walk_snapshot(expired_lists[i], true, true, &el, &em, &ed, err);
+    if (st != NF_OK)
+        goto done;
+    size_t llen = strlen(loc);
+    prefix = malloc(llen + 2);
+    if (prefix == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "location prefix");
+        goto done;
+    }
+    memcpy(prefix, loc, llen);
+    prefix[llen] = '/';
+    prefix[llen + 1] = '\0';
+    if (llen > 0 && loc[llen - 1] == '/')
+        prefix[llen] = '\0';
+    /* Data first, then manifests, then lists: a crash in between leaves unreferenced files
+     * (orphans), never a kept reference to a deleted file. */
+    size_t dd = 0, dm = 0, dl = 0;
+    st = delete_unreferenced(&ed, &kd, prefix, &dd, err);
+    if (st == NF_OK)
+        st = delete_unreferenced(&em, &km, prefix, &dm, err);
+    if (st == NF_OK)
+        st = delete_unreferenced(&el, &kl, prefix, &dl, err);
+    if (r != NULL) {
+        r->data_files_deleted += dd;
+        r->manifests_deleted += dm;
+        r->manifest_lists_deleted += dl;
+    }
+done:
+    strset_free(&kl);
+    strset_free(&km);
+    strset_free(&kd);
+    strset_free(&el);
+    strset_free(&em);
+    strset_free(&ed);
+    free(loc);
+    free(prefix);
+    return st;
+}
+
+nf_status
+nf_maint_expire(nf_ice_catalog *c, const char *ns, const char *table, const nf_maint_options *o,
+                nf_maint_report *r, nf_err *err)
+{
+    nf_status st = check_args(c, ns, table, o, err);
+    if (st != NF_OK)
+        return st;
+    if (o->snapshot_max_age_ms > (uint64_t)INT64_MAX / 2)
+        return nf_err_set(err, NF_EINVAL, "expiry of %s.%s: max age %" PRIu64 " ms too long", ns,
+                          table, o->snapshot_max_age_ms);
+    int64_t cutoff = now_of(o) - (int64_t)o->snapshot_max_age_ms;
+    size_t min_keep = o->min_snapshots < 1 ? 1 : (size_t)o->min_snapshots;
+
+    for (int attempt = 0; attempt < attempts_of(o); attempt++) {
+        nf_ice_table *t = NULL, *nt = NULL;
+        int64_t *ids = NULL;
+        char **lists = NULL;
+        bool *keep = NULL;
+        char *req = NULL, *upd = NULL;
+        size_t nexp = 0, n = 0;
+
+        st = nf_ice_catalog_load(c, ns, table, &t, NULL, err);
+        if (st != NF_OK)
+            return st;
+        const nf_ice_snapshot *cur = nf_ice_table_current(t);
+        const nf_ice_snapshot *snaps = nf_ice_table_snapshots(t, &n);
+        if (cur == NULL || n == 0) {
+            nf_ice_table_free(t);
+            return NF_OK;
+        }
+        keep = calloc(n, sizeof *keep);
+        ids = calloc(n, sizeof *ids);
+        lists = calloc(n, sizeof *lists);
+        if (keep == NULL || ids == NULL || lists == NULL) {
+            st = nf_err_set(err, NF_ENOMEM, "expiry plan of %zu snapshots", n);
+            goto next;
+        }
+        /* Main's ancestry, newest first: the first min_keep stay whatever their age. The
+         * walk is bounded by n (a parent cycle in bad metadata cannot loop). */
+        int64_t id = cur->snapshot_id;
+        for (size_t depth = 0; depth < n && id > 0; depth++) {
+            size_t i = 0;
+            while (i < n && snaps[i].snapshot_id != id)
+                i++;
+            if (i == n)
+                break;
+            if (depth < min_keep)
+                keep[i] = true;
+            id = snaps[i].parent_id;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (snaps[i].snapshot_id == cur->snapshot_id || snaps[i].timestamp_ms >= cutoff)
+                keep[i] = true;
+            if (keep[i])
+                continue;
+            ids[nexp] = snaps[i].snapshot_id;
+            lists[nexp] = strdup(snaps[i].manifest_list);
+            if (lists[nexp] == NULL) {
+                st = nf_err_set(err, NF_ENOMEM, "expiry plan of %zu snapshots", n);
+                goto next;
+            }
+            nexp++;
+        }
+        if (nexp == 0) {
+            st = NF_OK;
+            goto next;
+        }
+        req = nf_ice_requirements_main(t);
+        upd = nf_ice_updates_remove_snapshots(ids, nexp);
+        if (req == NULL || upd == NULL) {
+            st = nf_err_set(err, NF_ENOMEM, "expiry commit of %s.%s", ns, table);
+            goto next;
+        }
+        if (o->before_commit != NULL)
+            o->before_commit(o->hook_ctx, "expire", attempt);
+        st = nf_ice_catalog_commit(c, ns, table, req, upd, &nt, err);
+        if (st == NF_ECONFLICT) {
+            if (r != NULL)
+                r->conflicts++;
+        } else if (unknown_outcome(st)) {
+            if (r != NULL)
+                r->unknown_outcomes++;
+            nf_err first = *err;
+            if (nf_ice_catalog_load(c, ns, table, &nt, NULL, err) != NF_OK) {
+                *err = first;
+            } else {
+                bool gone = true;
+                for (size_t i = 0; i < nexp && gone; i++)
+                    gone = nf_ice_table_snapshot(nt, ids[i]) == NULL;
+                if (gone) {
+                    st = NF_OK;
+                } else {
+                    st = NF_EAGAIN;
+                    *err = first;
+                }
+            }
+        }
+        if (st == NF_OK) {
+            if (nt == NULL) { /* the catalog gave no metadata back: load it */
+                st = nf_ice_catalog_load(c, ns, table, &nt, NULL, err);
+            }
+            if (st == NF_OK) {
+                if (r != NULL)
+                    r->snapshots_expired += nexp;
+                st = expire_files(nt, lists, nexp, r, err);
+            }
+        }
+    next:
+        nf_ice_table_free(t);
+        nf_ice_table_free(nt);
+        for (size_t i = 0; lists != NULL && i < nexp; i++)
+            free(lists[i]);
+        free(lists);
+        free(ids);
+        free(keep);
+        free(req);
+        free(upd);
+        if (st != NF_ECONFLICT && st != NF_EAGAIN)
+            return st;
+    }
+    return nf_err_set(err, NF_ECONFLICT, "expiry of %s.%s: %d commit attempts conflicted", ns,
+                      table, attempts_of(o));
+}
+
+/* ---- time travel ------------------------------------------------------------------------------ */
+
+nf_status
+nf_maint_snapshot_for(const nf_ice_table *t, int64_t snapshot_id, int64_t as_of_ms,
+                      const nf_ice_snapshot **out, nf_err *err)
+{
+    if (t == NULL || out == NULL)
+        return nf_err_set(err, NF_EINVAL, "time travel: table and out are required");
+    if (snapshot_id > 0 && as_of_ms > 0)
+        return nf_err_set(err, NF_EINVAL,
+                          "time travel: snapshot id %" PRId64 " and as-of %" PRId64
+                          " are exclusive",
+                          snapshot_id, as_of_ms);
+    const nf_ice_snapshot *s;
+    if (snapshot_id > 0) {
+        s = nf_ice_table_snapshot(t, snapshot_id);
+        if (s == NULL)
+            return nf_err_set(err, NF_ENOTFOUND, "snapshot %" PRId64 " not in the metadata of %s",
+                              snapshot_id, nf_ice_table_location(t));
+    } else if (as_of_ms > 0) {
+        s = nf_ice_table_snapshot_at(t, as_of_ms);
+        if (s == NULL)
+            return nf_err_set(err, NF_ENOTFOUND, "no snapshot of %s was current at %" PRId64
+                                                 " ms",
+                              nf_ice_table_location(t), as_of_ms);
+    } else {
+        s = nf_ice_table_current(t);
+        if (s == NULL)
+            return nf_err_set(err, NF_ENOTFOUND, "table %s has no snapshot",
+                              nf_ice_table_location(t));
+    }
+    *out = s;
+    return NF_OK;
+}

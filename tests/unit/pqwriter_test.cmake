@@ -1,0 +1,5 @@
+# The unit runner of lib/pqwriter: table maintenance (maintain.c) against a filesystem Iceberg
+# catalog and DuckDB. maintain.c is compiled in directly so the runner does not depend on the
+# daemon's parts of nf_pqwriter (bus, metrics, …) while they are being written.
+nf_unit_test(pqwriter_test SOURCES pqwriter_test.c ${CMAKE_SOURCE_DIR}/lib/pqwriter/maintain.c
+             LIBS nf_iceberg nf_duck nf_cold nf_base)
