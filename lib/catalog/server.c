@@ -457,10 +457,8 @@ namespaces(request *q, answer *a)
         return fail(a, 400, "BadRequestException", "namespace '%s' %s", ns, why);
     if (cat_store_ns_create(q->c->store, ns, props, &e) != NF_OK)
         return fail_status(a, &e, "AlreadyExistsException");
-    set_answer(a, 200, json_pack("{s:[s],s:O}", "namespace", ns, "properties",
-                                 props != NULL ? props : json_object()));
-    if (props == NULL) /* json_pack "O" took a reference to the temporary {} */
-        json_decref(json_object_get(a->body, "properties"));
+    set_answer(a, 200, json_pack("{s:[s],s:o}", "namespace", ns, "properties",
+                                 props != NULL ? json_incref(props) : json_object()));
 }
 
 static void
@@ -887,8 +885,6 @@ register_table(request *q, answer *a)
         /* A file the client named that is missing or unusable is a bad request. */
         fail(a, 400, "BadRequestException", "metadata-location: %s", e.msg);
     }
-    if (st != NF_OK && a->body == NULL)
-        fail(a, 400, "BadRequestException", "metadata-location %s: %s", loc, e.msg);
     json_decref(meta);
     nf_ice_table_free(t);
     free(text);
