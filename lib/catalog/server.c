@@ -28,6 +28,10 @@
  *        ▼
  *   200 {metadata-location, metadata}
  *
+ * Writes stay inside the warehouse: a create with a location elsewhere and a commit whose
+ * table location (after set-location) is elsewhere are refused with 400; a table
+ * registered from outside the warehouse can be loaded but not committed to.
+ *
  * Invariants:
  *   1. A failed requirement changes nothing: no file written, pointer unchanged.
  *   2. The pointer only moves by compare-and-swap from the file the commit was built on, so
@@ -236,6 +240,19 @@ name_ok(const char *s, const char **why)
             return *why = "contains '/', '\\' or a control character", false;
     }
     return true;
+}
+
+/* True if uri is the warehouse or below it, without . or .. segments: the catalog writes
+ * metadata files only there, whatever location a client asks for. */
+static bool
+inside_warehouse(const nf_catalog *c, const char *uri)
+{
+    size_t n = strlen(c->warehouse);
+    if (strncmp(uri, c->warehouse, n) != 0 || (uri[n] != '/' && uri[n] != '\0'))
+        return false;
+    size_t len = strlen(uri);
+    return strstr(uri + n, "/../") == NULL && strstr(uri + n, "/./") == NULL &&
+           !(len >= n + 3 && strcmp(uri + len - 3, "/..") == 0);
 }
 
 static size_t
@@ -661,6 +678,11 @@ create_table(request *q, answer *a)
     }
     for (size_t n = strlen(location); n > 8 && location[n - 1] == '/'; n--)
         location[n - 1] = '\0';
+    if (!inside_warehouse(c, location)) {
+        fail(a, 400, "BadRequestException", "location %s is not inside the warehouse %s",
+             location, c->warehouse);
+        goto out;
+    }
     nf_status st = nf_ice_uri_path(location, &dir, &e);
     if (st == NF_OK) {
         size_t n = strlen(dir) + sizeof("/metadata");
@@ -757,6 +779,10 @@ commit_locked(request *q, const char *reqs, const char *upds, char **new_uri, ch
         st = nf_ice_table_apply(t, reqs, upds, loc, e);
     if (st == NF_OK && (json = nf_ice_table_json(t)) == NULL)
         st = nf_err_set(e, NF_ENOMEM, "table %s.%s: metadata text", q->ns, q->table);
+    if (st == NF_OK && !inside_warehouse(c, nf_ice_table_location(t)))
+        st = nf_err_set(e, NF_EINVAL, "table %s.%s: location %s is not inside the warehouse "
+                        "%s: the catalog does not write there", q->ns, q->table,
+                        nf_ice_table_location(t), c->warehouse);
     if (st == NF_OK)
         st = nf_ice_uri_path(nf_ice_table_location(t), &dir, e);
     if (st == NF_OK) {

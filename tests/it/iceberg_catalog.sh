@@ -128,7 +128,14 @@ expect_error POST "$T" "$IT_WORK/stale.json" 409 CommitFailedException
 http GET "$T" >/dev/null
 it_expect "metadata-location after stale commit" "$(jq -r '."metadata-location"' "$IT_WORK/body")" "$BEFORE"
 it_expect "property of stale commit" "$(jq -r '.metadata.properties.stale // "absent"' "$IT_WORK/body")" absent
+# Moving the table out of the warehouse is refused; nothing changes either.
+printf '{"requirements": [], "updates": [{"action": "set-location", "location": "file://%s/out"}]}' \
+    "$IT_WORK" >"$IT_WORK/move.json"
+expect_error POST "$T" "$IT_WORK/move.json" 400 BadRequestException
+http GET "$T" >/dev/null
+it_expect "metadata-location after refused move" "$(jq -r '."metadata-location"' "$IT_WORK/body")" "$BEFORE"
 [ ! -e "$WH/it/events/metadata/v3.metadata.json" ] || it_fail "a refused commit wrote v3"
+[ ! -e "$IT_WORK/out" ] || it_fail "a refused move created $IT_WORK/out"
 
 # ---- 4. concurrent committers, two processes, one database ------------------------------------
 it_note "$N concurrent committers through two catalog processes"

@@ -124,6 +124,10 @@ async function basic(baseUrl, warehouse) {
         () => c.createTable(ns, { name: 'events', schema }));
     await expectError('create in absent namespace', 404, 'NoSuchNamespaceException',
         () => c.createTable({ namespace: ['nope'] }, { name: 't', schema }));
+    await expectError('location outside the warehouse', 400, 'BadRequestException',
+        () => c.createTable(ns, { name: 'elsewhere', schema, location: 'file:///tmp/elsewhere' }));
+    await expectError('location escaping the warehouse', 400, 'BadRequestException',
+        () => c.createTable(ns, { name: 'esc', schema, location: `file://${warehouse}/../x` }));
     await expectError('stage-create', 400, 'BadRequestException',
         () => c.createTable(ns, { name: 'staged', schema, 'stage-create': true }));
 
