@@ -174,20 +174,24 @@ function checkFile(path) {
   return {records, meta};
 }
 
-let status = 0;
-const files = process.argv.slice(2);
-if (files.length === 0) {
-  console.error('usage: node avro_check.js FILE...');
-  process.exit(2);
-}
-for (const path of files) {
-  try {
-    const {records} = checkFile(path);
-    console.log(`${path}: ${records.length} records`);
-    for (const r of records) console.log(toJson(r));
-  } catch (err) {
-    console.error(`${path}: ${err instanceof CheckError ? err.message : err.stack}`);
-    status = 1;
+function main(files) {
+  if (files.length === 0) {
+    console.error('usage: node avro_check.js FILE...');
+    return 2;
   }
+  let status = 0;
+  for (const path of files) {
+    try {
+      const {records} = checkFile(path);
+      console.log(`${path}: ${records.length} records`);
+      for (const r of records) console.log(toJson(r));
+    } catch (err) {
+      console.error(`${path}: ${err instanceof CheckError ? err.message : err.stack}`);
+      status = 1;
+    }
+  }
+  return status;
 }
-process.exit(status);
+
+// exitCode, not process.exit(): exiting at once would cut output still queued for a pipe.
+process.exitCode = main(process.argv.slice(2));
