@@ -315,7 +315,6 @@ nf_pq_append_discard(nf_pq_append *a)
 void
 nf_pq_append_clear(nf_pq_append *a)
 {
-    nf_ice_manifests_free(NULL, 0);
     free(a->manifest.path);
     memset(&a->manifest, 0, sizeof(a->manifest));
     a->snapshot_id = 0;

@@ -46,6 +46,7 @@ typedef struct stats {
     atomic_uint_fast64_t held_twice;
     atomic_uint_fast64_t commits;
     atomic_uint_fast64_t commit_conflicts; /* batches that met rows already stored */
+    atomic_uint_fast64_t commit_rebases;   /* commits retried on a newer snapshot (409) */
     atomic_uint_fast64_t commit_failures;  /* attempts that failed or whose outcome was unknown */
     atomic_uint_fast64_t commits_abandoned; /* given up: messages released for redelivery */
     atomic_uint_fast64_t records_committed;
@@ -486,6 +487,8 @@ committed(nf_pqwriter *w, uint64_t t0)
             nf_bus_msg_release(&w->held[i].msg);
     }
     atomic_fetch_add(&w->st.commits, 1);
+    if (w->app.attempts > 1)
+        atomic_fetch_add(&w->st.commit_rebases, (uint64_t)(w->app.attempts - 1));
     atomic_fetch_add(&w->st.records_committed, recs);
     atomic_fetch_add(&w->st.files_written, w->nfiles);
     atomic_fetch_add(&w->st.bytes_written, bytes);
@@ -820,6 +823,8 @@ nf_pqwriter_render_metrics(void *ctx, nf_metrics *m)
     C("commits_total", commits, "append snapshots committed");
     C("commit_conflicts_total", commit_conflicts,
       "batches that met rows another writer had committed");
+    C("commit_rebases_total", commit_rebases,
+      "commit attempts refused because another writer committed first (then rebased)");
     C("commit_failures_total", commit_failures, "commit attempts failed or of unknown outcome");
     C("commits_abandoned_total", commits_abandoned,
       "batches released for redelivery after failing until ack_wait/2");

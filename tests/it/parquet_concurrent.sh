@@ -31,11 +31,11 @@ run_pair() { # run_pair NAME CATALOG TABLE_DIR FLOWS SEED
     local c1 c2 k1 k2
     c1=$(it_metric "http://127.0.0.1:$a_port/metrics" serviceradar_netflow_parquet_records_committed_total)
     c2=$(it_metric "http://127.0.0.1:$b_port/metrics" serviceradar_netflow_parquet_records_committed_total)
-    k1=$(it_metric "http://127.0.0.1:$a_port/metrics" serviceradar_netflow_parquet_commit_failures_total)
-    k2=$(it_metric "http://127.0.0.1:$b_port/metrics" serviceradar_netflow_parquet_commit_failures_total)
+    k1=$(it_metric "http://127.0.0.1:$a_port/metrics" serviceradar_netflow_parquet_commit_rebases_total)
+    k2=$(it_metric "http://127.0.0.1:$b_port/metrics" serviceradar_netflow_parquet_commit_rebases_total)
     it_expect "$name: records committed by both writers" "$((c1 + c2))" "$flows"
     [ "$c1" -gt 0 ] && [ "$c2" -gt 0 ] || it_fail "$name: one writer did all the work ($c1 / $c2)"
-    it_note "$name: writer 1 committed $c1 records, writer 2 $c2; commit retries $k1 / $k2"
+    it_note "$name: writer 1 committed $c1 records, writer 2 $c2; commits rebased after a 409: $k1 / $k2"
     it_stop "$a_pid"
     it_stop "$PQ_PID"
 }
