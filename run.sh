@@ -7,9 +7,13 @@
 #    three simulated exporters)                                      subject netflow.raw)
 #                                                                          │
 #                                  ClickHouse (netflow.*) ◀── netflow-clickhouse writer
+#                                                                          │
+#        Iceberg table default.netflow (Parquet) ◀── netflow-parquet writer ┘
+#                    ▲ commits through iceberg-catalog (REST, SQLite)
 #
 # serviceradar-flowtail reads the stream back and prints one line per flow as it arrives in
-# JetStream; every 10 s a line says how many flows ClickHouse holds and the top talkers.
+# JetStream; every 10 s a line says how many flows ClickHouse and the Iceberg table hold and
+# the top talkers.
 # Ctrl-C stops everything and prints what the checker received, what came out of the stream
 # and what ClickHouse stored.
 #
@@ -21,7 +25,8 @@
 # (monitoring NF_DEMO_NATS_MONITOR=8222), ClickHouse HTTP NF_DEMO_CH_HTTP=8123 and native
 # NF_DEMO_CH_TCP=9000, metrics: checker NF_DEMO_METRICS=127.0.0.1:9191, agent
 # NF_DEMO_AGENT_METRICS=9193, poller NF_DEMO_POLLER_METRICS=9194, writer
-# NF_DEMO_WRITER_METRICS=9195. ClickHouse's users and their passwords are in
+# NF_DEMO_WRITER_METRICS=9195, Parquet writer NF_DEMO_PQ_METRICS=9196, Iceberg REST catalog
+# NF_DEMO_CATALOG=8181 (metrics NF_DEMO_CATALOG_METRICS=9197). ClickHouse's users and their passwords are in
 # $state/clickhouse/passwords.
 # State (configs, certificates, logs, JetStream data, cursors) lives in NF_DEMO_STATE
 # (default .run/) and is reused by the next run.
@@ -32,7 +37,8 @@ scripts/setup.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$(nproc)" --target serviceradar-netflow-checker \
     serviceradar-agent serviceradar-poller serviceradar-flowtail serviceradar-flowgen \
-    serviceradar-netflow-clickhouse >/dev/null
+    serviceradar-netflow-clickhouse serviceradar-iceberg-catalog serviceradar-netflow-parquet \
+    icetool >/dev/null
 
 udp=${NF_DEMO_PORT:-2055}
 checker_grpc=${NF_DEMO_CHECKER_GRPC:-50057}
@@ -43,12 +49,15 @@ checker_metrics=${NF_DEMO_METRICS:-127.0.0.1:9191}
 agent_metrics=127.0.0.1:${NF_DEMO_AGENT_METRICS:-9193}
 poller_metrics=127.0.0.1:${NF_DEMO_POLLER_METRICS:-9194}
 writer_metrics=127.0.0.1:${NF_DEMO_WRITER_METRICS:-9195}
+pq_metrics=127.0.0.1:${NF_DEMO_PQ_METRICS:-9196}
+catalog_port=${NF_DEMO_CATALOG:-8181}
+catalog_metrics=127.0.0.1:${NF_DEMO_CATALOG_METRICS:-9197}
 ch_http=${NF_DEMO_CH_HTTP:-8123}
 ch_tcp=${NF_DEMO_CH_TCP:-9000}
 rate=${NF_DEMO_RATE:-20}
 state=$(mkdir -p "${NF_DEMO_STATE:-.run}" && cd "${NF_DEMO_STATE:-.run}" && pwd)
 certs=$state/certs
-mkdir -p "$state/checkers" "$state/poller" "$state/nats" "$state/clickhouse"
+mkdir -p "$state/checkers" "$state/poller" "$state/nats" "$state/clickhouse" "$state/iceberg"
 scripts/certs.sh "$certs" checker agent poller nats clickhouse-writer >/dev/null
 # ClickHouse passwords: made once, kept with the data (users.xml stores only their hashes).
 if [ ! -f "$state/clickhouse/passwords" ]; then
@@ -109,7 +118,7 @@ cat >"$state/poller.json" <<JSON
     "security": $(security poller nats),
     "batch_size": 1000,
     "batch_interval": "1s",
-    "consumers": "flowtail,clickhouse"
+    "consumers": "flowtail,clickhouse,parquet"
   }
 }
 JSON
@@ -125,10 +134,32 @@ cat >"$state/netflow-clickhouse.json" <<JSON
   "metrics_addr": "$writer_metrics"
 }
 JSON
+cat >"$state/iceberg-catalog.json" <<JSON
+{
+  "listen_addr": "127.0.0.1:$catalog_port",
+  "warehouse": "file://$state/iceberg",
+  "database": "$state/iceberg-catalog.db",
+  "metrics_addr": "$catalog_metrics",
+  "security": {"mode": "none"}
+}
+JSON
+# Commits every 30 s (or 500 000 flows); maintenance (compaction of closed days, retention,
+# snapshot expiry) hourly.
+cat >"$state/netflow-parquet.json" <<JSON
+{
+  "nats_url": "tls://127.0.0.1:$nats_port",
+  "security": $(security clickhouse-writer nats),
+  "iceberg_catalog": "http://127.0.0.1:$catalog_port",
+  "iceberg_table": "default.netflow",
+  "batch_interval": "30s",
+  "metrics_addr": "$pq_metrics"
+}
+JSON
 
 bin=build/release/cmd
 pids=()
 stored=
+cold=
 stop() {
     trap - INT TERM EXIT
     # In reverse start order: the traffic first, NATS last, so each hop can finish what it
@@ -142,6 +173,7 @@ stop() {
     grep -h "flows=" "$state/checker.log" 2>/dev/null | tail -1 >&2 || true
     grep -h "records printed" "$state/flowtail.log" 2>/dev/null | tail -1 >&2 || true
     [ -n "$stored" ] && echo "clickhouse: $stored flows stored in netflow.netflow" >&2 || true
+    [ -n "$cold" ] && echo "iceberg: $cold flows committed to default.netflow ($state/iceberg/default/netflow)" >&2 || true
 }
 trap stop INT TERM EXIT
 
@@ -169,6 +201,8 @@ start nats nats-server -c "$state/nats/nats.conf"
 wait_ready nats "http://127.0.0.1:$nats_monitor/healthz?js-enabled-only=true"
 start clickhouse clickhouse-server --config-file="$state/clickhouse/config.xml"
 wait_ready clickhouse "http://127.0.0.1:$ch_http/ping" 600
+start catalog "$bin/iceberg-catalog/serviceradar-iceberg-catalog" -c "$state/iceberg-catalog.json"
+wait_ready catalog "http://127.0.0.1:$catalog_port/v1/config"
 start checker "$bin/netflow-checker/serviceradar-netflow-checker" -c "$state/checkers/netflow.json"
 wait_ready checker "http://$checker_metrics/metrics"
 start agent "$bin/agent/serviceradar-agent" -c "$state/agent.json"
@@ -178,6 +212,8 @@ wait_ready poller "http://$poller_metrics/metrics"
 start writer "$bin/netflow-clickhouse/serviceradar-netflow-clickhouse" \
     -c "$state/netflow-clickhouse.json"
 wait_ready writer "http://$writer_metrics/metrics"
+start parquet "$bin/netflow-parquet/serviceradar-netflow-parquet" -c "$state/netflow-parquet.json"
+wait_ready parquet "http://$pq_metrics/metrics"
 
 cat >&2 <<EOF
 nats-server  tls://127.0.0.1:$nats_port (monitoring http://127.0.0.1:$nats_monitor/jsz)
@@ -186,6 +222,9 @@ agent        gRPC 127.0.0.1:$agent_grpc, http://$agent_metrics/metrics
 poller       → stream NETFLOW, subject netflow.raw, http://$poller_metrics/metrics
 writer       → ClickHouse http://127.0.0.1:$ch_http database netflow, http://$writer_metrics/metrics
                (query it: curl -H 'X-ClickHouse-User: netflow_reader' -H "X-ClickHouse-Key: \$(sed -n 's/^reader=//p' $state/clickhouse/passwords)" http://127.0.0.1:$ch_http/ --data-binary 'SELECT src_ip, sum(bytes) FROM netflow.netflow GROUP BY src_ip ORDER BY 2 DESC LIMIT 10')
+catalog      Iceberg REST catalog http://127.0.0.1:$catalog_port/v1/namespaces/default/tables/netflow
+parquet      → Iceberg table default.netflow in $state/iceberg/default/netflow (commits every 30 s),
+               http://$pq_metrics/metrics
 flowgen      $rate flows/s from 3 exporters (127.0.0.10 v5, .11 v9, .12 IPFIX)
 Each line below is a flow read back from JetStream (batches leave the poller every second
 or every 1000 records). Ctrl-C stops everything.
@@ -216,5 +255,9 @@ while kill -0 "${pids[-1]}" 2>/dev/null; do
               WHERE timestamp >= now() - 300 GROUP BY src_ip ORDER BY sum(bytes) DESC LIMIT 3" |
         paste -sd, -)
     echo "clickhouse: $stored flows stored; top sources, last 5 min: ${top:-none yet}" >&2
+    cold=$(curl -fsS "http://127.0.0.1:$catalog_port/v1/namespaces/default/tables/netflow" 2>/dev/null |
+        jq -r '.metadata as $m | [$m.snapshots[]? | select(.["snapshot-id"] == $m["current-snapshot-id"]) |
+               .summary["total-records"] | tonumber] | add // 0') || continue
+    echo "iceberg: $cold flows committed to default.netflow" >&2
 done
 wait "${pids[@]}"

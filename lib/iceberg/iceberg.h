@@ -292,7 +292,7 @@ char *nf_ice_updates_add_snapshot(const nf_ice_snapshot_new *s);
 /* [remove-snapshots ids] */
 char *nf_ice_updates_remove_snapshots(const int64_t *ids, size_t n);
 
-/* A random snapshot id in [1, 2^53-1] (JavaScript readers round larger ids). */
+/* A random snapshot id in [1, 2^53-3] (JavaScript readers round or refuse larger ids). */
 int64_t nf_ice_new_snapshot_id(void);
 
 /* ---- catalogs ------------------------------------------------------------------------------- */

@@ -477,8 +477,9 @@ nf_ice_new_snapshot_id(void)
             r = nf_wall_ms() * UINT64_C(0x9E3779B97F4A7C15) ^ (uint64_t)getpid() ^
                 nf_mono_ns();
         }
+        /* avsc (JavaScript) refuses longs above 2^53 - 2 by default: stay below it. */
         int64_t id = (int64_t)(r & (uint64_t)SNAPSHOT_ID_MAX);
-        if (id != 0)
+        if (id != 0 && id <= SNAPSHOT_ID_MAX - 2)
             return id;
     }
 }
