@@ -34,6 +34,7 @@
  */
 #include "maintain.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -42,6 +43,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "../base/clock.h"
 #include "../cold/table.h"
@@ -858,13 +861,11 @@ done:
     return st;
 }
 
-nf_status
-nf_maint_expire(nf_ice_catalog *c, const char *ns, const char *table, const nf_maint_options *o,
-                nf_maint_report *r, nf_err *err)
+static nf_status
+expire_snapshots(nf_ice_catalog *c, const char *ns, const char *table, const nf_maint_options *o,
+                 nf_maint_report *r, nf_err *err)
 {
-    nf_status st = check_args(c, ns, table, o, err);
-    if (st != NF_OK)
-        return st;
+    nf_status st;
     if (o->snapshot_max_age_ms > (uint64_t)INT64_MAX / 2)
         return nf_err_set(err, NF_EINVAL, "expiry of %s.%s: max age %" PRIu64 " ms too long", ns,
                           table, o->snapshot_max_age_ms);
@@ -980,6 +981,127 @@ nf_maint_expire(nf_ice_catalog *c, const char *ns, const char *table, const nf_m
     }
     return nf_err_set(err, NF_ECONFLICT, "expiry of %s.%s: %d commit attempts conflicted", ns,
                       table, attempts_of(o));
+}
+
+/* The N of "v<N>.metadata.json" (the name both our catalogs give metadata files); 0 for any
+ * other name, which is then never touched. */
+static int64_t
+metadata_version(const char *name)
+{
+    if (name[0] != 'v' || name[1] < '1' || name[1] > '9')
+        return 0;
+    int64_t v = 0;
+    const char *p = name + 1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (INT64_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (*p - '0');
+    }
+    return strcmp(p, ".metadata.json") == 0 ? v : 0;
+}
+
+/* Deletes the metadata files beyond write.metadata.previous-versions-max: in the directory of
+ * the current metadata file, every v<N>.metadata.json older than the current one that the
+ * metadata-log (which the commit code trims to that many entries) no longer lists. Never the
+ * current file, never a newer one (a commit may just have written it), never a name of
+ * another form. */
+static nf_status
+trim_metadata(nf_ice_catalog *c, const char *ns, const char *table, nf_maint_report *r,
+              nf_err *err)
+{
+    nf_ice_table *t = NULL;
+    char *cur_uri = NULL, *cur = NULL, *json = NULL, *path = NULL;
+    json_t *root = NULL;
+    DIR *d = NULL;
+    strset keep = {0};
+    nf_status st = nf_ice_catalog_load(c, ns, table, &t, &cur_uri, err);
+    if (st != NF_OK)
+        return st;
+    if (cur_uri == NULL || nf_ice_uri_path(cur_uri, &cur, NULL) != NF_OK)
+        goto done; /* not a local file: nothing of ours to trim */
+    char *slash = strrchr(cur, '/');
+    int64_t cur_version = slash != NULL ? metadata_version(slash + 1) : 0;
+    if (cur_version == 0)
+        goto done;
+    *slash = '\0'; /* cur is now the metadata directory */
+
+    json = nf_ice_table_json(t);
+    if (json == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "metadata of %s.%s as JSON", ns, table);
+        goto done;
+    }
+    json_error_t jerr;
+    root = json_loads(json, 0, &jerr);
+    if (root == NULL) {
+        st = nf_err_set(err, NF_EINTERNAL, "metadata of %s.%s: %s", ns, table, jerr.text);
+        goto done;
+    }
+    json_t *log = json_object_get(root, "metadata-log");
+    size_t i;
+    json_t *e;
+    json_array_foreach(log, i, e) {
+        const char *f = json_string_value(json_object_get(e, "metadata-file"));
+        char *p = NULL;
+        if (f == NULL || nf_ice_uri_path(f, &p, NULL) != NF_OK)
+            continue;
+        st = strset_add(&keep, p, err);
+        free(p);
+        if (st != NF_OK)
+            goto done;
+    }
+
+    d = opendir(cur);
+    if (d == NULL) {
+        st = nf_err_sys(err, NF_EIO, errno, "metadata trim: opening %s", cur);
+        goto done;
+    }
+    size_t dlen = strlen(cur);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        int64_t v = metadata_version(de->d_name);
+        if (v == 0 || v >= cur_version)
+            continue;
+        free(path);
+        path = malloc(dlen + strlen(de->d_name) + 2);
+        if (path == NULL) {
+            st = nf_err_set(err, NF_ENOMEM, "metadata trim path");
+            goto done;
+        }
+        sprintf(path, "%s/%s", cur, de->d_name);
+        if (strset_has(&keep, path))
+            continue;
+        if (unlink(path) != 0) {
+            if (errno == ENOENT)
+                continue;
+            st = nf_err_sys(err, NF_EIO, errno, "metadata trim: deleting %s", path);
+            goto done;
+        }
+        if (r != NULL)
+            r->metadata_files_deleted++;
+    }
+done:
+    if (d != NULL)
+        closedir(d);
+    json_decref(root);
+    strset_free(&keep);
+    free(path);
+    free(json);
+    free(cur);
+    free(cur_uri);
+    nf_ice_table_free(t);
+    return st;
+}
+
+nf_status
+nf_maint_expire(nf_ice_catalog *c, const char *ns, const char *table, const nf_maint_options *o,
+                nf_maint_report *r, nf_err *err)
+{
+    nf_status st = check_args(c, ns, table, o, err);
+    if (st == NF_OK)
+        st = expire_snapshots(c, ns, table, o, r, err);
+    if (st == NF_OK)
+        st = trim_metadata(c, ns, table, r, err);
+    return st;
 }
 
 /* ---- time travel ------------------------------------------------------------------------------ */

@@ -62,6 +62,7 @@ typedef struct nf_maint_report {
     size_t data_files_deleted;    /* files removed from disk by expiry */
     size_t manifests_deleted;
     size_t manifest_lists_deleted;
+    size_t metadata_files_deleted; /* vN.metadata.json beyond previous-versions-max */
     size_t conflicts;             /* commit attempts that conflicted and were re-planned */
     size_t unknown_outcomes;      /* commit attempts whose outcome had to be looked up */
     int64_t last_snapshot_id;     /* last snapshot committed (0 = none) */
@@ -91,7 +92,10 @@ nf_status nf_maint_retention(nf_ice_catalog *c, const char *ns, const char *tabl
  * has landed, deletes the manifest lists, manifests and data files reachable from the
  * expired snapshots and from no kept one (a file counts as referenced by a kept snapshot
  * when an ADDED or EXISTING entry of one of its manifests lists it). Only files under the
- * table's location are deleted; a file already gone is not an error. Errors as
+ * table's location are deleted; a file already gone is not an error. Then, every time,
+ * deletes the metadata files v<N>.metadata.json older than the current one that the
+ * metadata-log no longer lists (the commit code keeps write.metadata.previous-versions-max
+ * entries there, 100 by default); never the current or a newer file. Errors as
  * nf_maint_compact; an error while deleting (NF_EIO, naming the file) comes after the
  * metadata commit, which stays. */
 nf_status nf_maint_expire(nf_ice_catalog *c, const char *ns, const char *table,

@@ -631,7 +631,15 @@ test_expire(void **state)
     list_clear(&refs);
 
     /* Age 0, min 1: only the current snapshot stays; the files deleted are exactly those
-     * on disk that it does not reference. */
+     * on disk that it does not reference. Metadata files: keep 2 previous versions. */
+    const char *props = "[{\"action\":\"set-properties\",\"updates\":"
+                        "{\"write.metadata.previous-versions-max\":\"2\"}}]";
+    st = nf_ice_catalog_commit(f->cat, NS, TBL, "[]", props, NULL, &err);
+    if (st != NF_OK)
+        fail_msg("set-properties: %s", err.msg);
+    int64_t vmax = 0;
+    assert_int_equal(nf_ice_fs_latest_version(f->loc, &vmax, &err), NF_OK);
+    assert_true(vmax > 10);
     o.min_snapshots = 1;
     nf_maint_report r2 = {0};
     st = nf_maint_expire(f->cat, NS, TBL, &o, &r2, &err);
@@ -650,6 +658,16 @@ test_expire(void **state)
     assert_int_equal(r2.manifest_lists_deleted, 2);
     assert_int_equal(r2.manifests_deleted, 2);
     assert_int_equal(r2.data_files_deleted, 4 + 1);
+    /* v1 … v(vmax+1) were written; the expiry's commit made v(vmax+1): it and the two
+     * before it stay, every older one is gone. */
+    assert_int_equal(r2.metadata_files_deleted, (size_t)(vmax + 1 - 3));
+    for (int64_t v = 1; v <= vmax + 2; v++) {
+        char mp[512];
+        snprintf(mp, sizeof mp, "%s/metadata/v%" PRId64 ".metadata.json", f->loc, v);
+        bool want = v >= vmax - 1 && v <= vmax + 1;
+        if ((access(mp, F_OK) == 0) != want)
+            fail_msg("%s: %s", mp, want ? "missing" : "still there");
+    }
     nf_ice_table_free(t);
     list_clear(&disk);
     list_clear(&refs);
