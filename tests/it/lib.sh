@@ -140,7 +140,7 @@ IT_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # it_certs DIR — a CA and certificates for every component (scripts/certs.sh).
 it_certs() {
-    "$IT_SRC/scripts/certs.sh" "$1" checker agent poller nats reader >/dev/null
+    "$IT_SRC/scripts/certs.sh" "$1" checker agent poller nats reader catalog >/dev/null
 }
 
 # it_start_nats DIR PORT [CERTS] — nats-server with JetStream in DIR (TLS with client

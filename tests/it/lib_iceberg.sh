@@ -6,30 +6,39 @@ PQWRITER=$IT_BUILD/cmd/netflow-parquet/serviceradar-netflow-parquet
 ICETOOL=$IT_BUILD/tests/tools/icetool
 JS_DIR=$IT_SRC/tests/js
 
-# it_start_catalog DIR — the REST catalog on a free port, warehouse DIR/warehouse, database
-# DIR/catalog.db; sets CATALOG_URL, CATALOG_PID, CATALOG_METRICS_PORT, WAREHOUSE.
+# it_start_catalog DIR [CERTS] — the REST catalog on a free port, warehouse DIR/warehouse,
+# database DIR/catalog.db, HTTPS with client certificates required when CERTS is given (its
+# certificate CERTS/catalog.pem: it_certs makes one); sets CATALOG_URL, CATALOG_PID,
+# CATALOG_METRICS_PORT, WAREHOUSE, and CATALOG_CURL (curl options that reach it).
 it_start_catalog() {
-    local dir=$1
+    local dir=$1 certs=${2:-}
     WAREHOUSE=$dir/warehouse
     mkdir -p "$WAREHOUSE"
     if [ -z "${CATALOG_PORT:-}" ]; then
         CATALOG_PORT=$(it_free_port tcp)
         CATALOG_METRICS_PORT=$(it_free_port tcp)
     fi
+    local security='{"mode": "none"}'
     CATALOG_URL=http://127.0.0.1:$CATALOG_PORT
+    CATALOG_CURL=()
+    if [ -n "$certs" ]; then
+        security=$(it_security_json "$certs" catalog catalog.serviceradar)
+        CATALOG_URL=https://127.0.0.1:$CATALOG_PORT
+        CATALOG_CURL=(--cacert "$certs/root.pem" --cert "$certs/poller.pem" --key "$certs/poller-key.pem")
+    fi
     cat >"$dir/iceberg-catalog.json" <<JSON
 {
   "listen_addr": "127.0.0.1:$CATALOG_PORT",
   "warehouse": "file://$WAREHOUSE",
   "database": "$dir/catalog.db",
   "metrics_addr": "127.0.0.1:$CATALOG_METRICS_PORT",
-  "security": {"mode": "none"}
+  "security": $security
 }
 JSON
     "$CATALOG" -c "$dir/iceberg-catalog.json" 2>>"$dir/catalog.log" &
     CATALOG_PID=$!
     IT_PIDS+=("$CATALOG_PID")
-    it_wait_for curl -fsS "$CATALOG_URL/v1/config" ||
+    it_wait_for curl -fsS "${CATALOG_CURL[@]}" "$CATALOG_URL/v1/config" ||
         it_fail "catalog did not start: $(tail -5 "$dir/catalog.log")"
 }
 

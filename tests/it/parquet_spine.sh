@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # parquet_spine.sh BUILD_DIR — flowgen → checker → agent → poller → JetStream → Parquet
-# writer → Iceberg table through the REST catalog, mTLS to NATS. An independent reader
+# writer → Iceberg table through the REST catalog, mTLS to NATS and to the catalog. An independent reader
 # (icebird + hyparquet, tests/js/iceberg_read.mjs) finds exactly what flowgen sent — flows,
 # bytes, packets, per exporter —, every Parquet column carries the schema's field id, a strict
 # Avro decoder (avsc) reads every manifest and manifest list, the catalog serves the same
@@ -11,7 +11,7 @@ cd "$IT_WORK"
 it_certs certs
 it_start_nats nats "$(it_free_port tcp)" "$IT_WORK/certs"
 SPINE_CONSUMERS=parquet it_spine_configs "$IT_WORK" "$IT_WORK/certs"
-it_start_catalog "$IT_WORK"
+it_start_catalog "$IT_WORK" "$IT_WORK/certs"
 it_pq_config "$IT_WORK" "$IT_WORK/certs"
 it_start_checker_spine "$IT_WORK"
 it_start_agent "$IT_WORK"
@@ -41,7 +41,9 @@ node "$JS_DIR/avro_check.js" "$table"/metadata/*.avro >avro.out 2>&1 ||
     it_fail "strict Avro decoding failed: $(tail -5 avro.out)"
 
 # The catalog serves the metadata the files hold, and the writer's state is in the summary.
-curl -fsS "$CATALOG_URL/v1/namespaces/default/tables/netflow" >load.json
+curl -fsS "${CATALOG_CURL[@]}" "$CATALOG_URL/v1/namespaces/default/tables/netflow" >load.json
+curl -fsS --cacert certs/root.pem "$CATALOG_URL/v1/config" >/dev/null 2>&1 &&
+    it_fail "the catalog answered a client without a certificate"
 it_expect "catalog metadata location" "$(jq -r '."metadata-location"' load.json)" \
     "file://$table/metadata/v$(cat "$table/metadata/version-hint.text").metadata.json"
 cur=$(jq '.metadata."current-snapshot-id"' load.json)
