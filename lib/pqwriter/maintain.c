@@ -621,6 +621,10 @@ nf_maint_compact(nf_ice_catalog *c, const char *ns, const char *table, nf_duck *
         return nf_err_set(err, NF_EINVAL, "compaction of %s.%s needs a DuckDB", ns, table);
     int64_t today = floor_div(now_of(o), DAY_MS);
     size_t min_files = o->compact_min_files < 2 ? 2 : (size_t)o->compact_min_files;
+    /* Days retention is about to drop are not worth rewriting. */
+    int64_t first_day = INT64_MIN;
+    if (o->retention_ms > 0 && o->retention_ms <= (uint64_t)INT64_MAX / 2)
+        first_day = floor_div(now_of(o) - (int64_t)o->retention_ms, DAY_MS);
 
     /* Plan the days from one load; each day is then re-planned at its own commit. */
     base b;
@@ -634,7 +638,8 @@ nf_maint_compact(nf_ice_catalog *c, const char *ns, const char *table, nf_duck *
     }
     size_t nd = 0;
     for (size_t i = 0; i < b.n; i++)
-        if (!b.files[i].partition_null && b.files[i].partition < today)
+        if (!b.files[i].partition_null && b.files[i].partition < today &&
+            b.files[i].partition >= first_day)
             days[nd++] = b.files[i].partition;
     base_free(&b);
     if (nd > 0)

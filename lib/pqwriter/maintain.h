@@ -68,7 +68,8 @@ typedef struct nf_maint_report {
     int64_t last_snapshot_id;     /* last snapshot committed (0 = none) */
 } nf_maint_report;
 
-/* Compacts ns.table: every day partition strictly before the current UTC day with at least
+/* Compacts ns.table: every day partition strictly before the current UTC day (and not
+ * older than retention would keep, when retention_ms > 0) with at least
  * compact_min_files live data files is rewritten by nf_flowfile_rewrite into one sorted file
  * (more if the rewrite splits it) and committed as one "replace" snapshot per day. The
  * replaced files stay on disk (older snapshots reference them; expiry deletes them). The
