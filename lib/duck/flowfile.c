@@ -42,12 +42,30 @@
 #include "cold/table.h"
 
 #define STAGE "nf_flowfile_stage"
-/* zstd level: measured (bench/flowfile_bench.c) against bytes per flow and write speed. */
-#define ZSTD_LEVEL 3
-/* Rows per row group: large groups give the dictionaries and zstd more to work with; a day
- * of one collector is millions of rows, read by time range through the file's bounds. */
-#define ROW_GROUP_ROWS 1000000
-#define ORDER_BY "\"timestamp\", exporter_ip, protocol, src_ip, dst_ip"
+/* zstd level, measured with bench/flowfile_bench.c on 2 M flowgen flows: level 3 10.84,
+ * 6 10.49, 9 10.45, 15 10.38 bytes per flow; 3, 6 and 9 write at the same speed within the
+ * noise (the Parquet encoding, the sort and the staging dominate), 15 is 3x slower. */
+#ifndef NF_FLOWFILE_ZSTD_LEVEL
+#define NF_FLOWFILE_ZSTD_LEVEL 9
+#endif
+/* Rows per row group: large groups give the dictionaries and zstd more to work with
+ * (1 M flowgen flows: 100 000-row groups 12.39 bytes per flow, 1 M-row groups 10.85); a day
+ * of one collector is millions of rows, read by time range through the file's bounds.
+ * Turning dictionaries off costs 46 % (15.85). */
+#ifndef NF_FLOWFILE_ROW_GROUP_ROWS
+#define NF_FLOWFILE_ROW_GROUP_ROWS 1000000
+#endif
+/* Order inside a second (1 M flowgen flows, zstd 3): timestamp alone 13.32 bytes per flow;
+ * + exporter, protocol, src, dst 10.85; + protocol, dst_port, dst, src 11.50; + exporter,
+ * protocol, dst, dst_port, src 10.89; + src, dst 10.95; + dst, src 10.94. The sort costs
+ * about a fifth of the write. */
+#ifndef NF_FLOWFILE_ORDER_BY
+#define NF_FLOWFILE_ORDER_BY "\"timestamp\", exporter_ip, protocol, src_ip, dst_ip"
+#endif
+/* More COPY options (e.g. PARQUET_VERSION); measured, see below. */
+#ifndef NF_FLOWFILE_EXTRA_OPTIONS
+#define NF_FLOWFILE_EXTRA_OPTIONS ""
+#endif
 /* 9999-12-31T23:59:59Z in ms: the last second every Parquet and Iceberg reader accepts. */
 #define MAX_MS 253402300799000ull
 #define SQL_MAX 16384
@@ -387,12 +405,14 @@ copy_out(nf_duck *d, const char *select, const char *base, int32_t day, outset *
         return nf_err_sys(err, NF_EIO, errno, "mkdir %s", tmpdir);
 
     nf_duck_result *r = NULL;
-    char *sql = malloc(SQL_MAX + strlen(select));
+    /* "COPY (" select ") TO " then at most SQL_MAX bytes of target and options. */
+    size_t head = strlen(select) + 16;
+    char *sql = malloc(head + SQL_MAX);
     if (sql == NULL) {
         st = nf_err_set(err, NF_ENOMEM, "%s: out of memory", tmpdir);
         goto done;
     }
-    size_t len = (size_t)sprintf(sql, "COPY (%s) TO ", select);
+    size_t len = (size_t)snprintf(sql, head, "COPY (%s) TO ", select);
     char *tail = sql + len;
     size_t tlen = 0;
     st = nf_duck_quote(tail, SQL_MAX, &tlen, tmpdir, tmpdir, err);
@@ -400,9 +420,9 @@ copy_out(nf_duck *d, const char *select, const char *base, int32_t day, outset *
         st = sql_add(tail, &tlen, err,
                      " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL %d, ROW_GROUP_SIZE %d,"
                      " FILE_SIZE_BYTES '%s', ROW_GROUPS_PER_FILE %d, RETURN_STATS true,"
-                     " OVERWRITE_OR_IGNORE true, FIELD_IDS {",
-                     ZSTD_LEVEL, ROW_GROUP_ROWS, NF_FLOWFILE_MAX_BYTES,
-                     NF_FLOWFILE_MAX_ROWS / ROW_GROUP_ROWS);
+                     " OVERWRITE_OR_IGNORE true" NF_FLOWFILE_EXTRA_OPTIONS ", FIELD_IDS {",
+                     NF_FLOWFILE_ZSTD_LEVEL, NF_FLOWFILE_ROW_GROUP_ROWS, NF_FLOWFILE_MAX_BYTES,
+                     NF_FLOWFILE_MAX_ROWS / NF_FLOWFILE_ROW_GROUP_ROWS);
     for (size_t i = 0; st == NF_OK && i < NF_COLD_NCOLUMNS; i++)
         st = sql_add(tail, &tlen, err, "%s\"%s\": %d", i ? ", " : "", nf_cold_columns[i].name,
                      (int)nf_cold_columns[i].id);
@@ -505,6 +525,29 @@ clamp64(uint64_t v)
     return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
+/* Text of address a into buf (NF_ADDR_STRLEN bytes); returns its length. IPv4 (the common
+ * case, four per flow) is formatted here: nf_addr_format goes through inet_ntop, which cost
+ * a third of the append time. The output is the same dotted quad. */
+static size_t
+addr_text(const uint8_t a[16], char *buf)
+{
+    if (!nf_addr_is_v4(a)) {
+        nf_addr_format(a, buf);
+        return strlen(buf);
+    }
+    char *p = buf;
+    for (int i = 12; i < 16; i++) {
+        unsigned v = a[i];
+        if (v >= 100)
+            *p++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        *p++ = i < 15 ? '.' : '\0';
+    }
+    return (size_t)(p - buf - 1);
+}
+
 /* Appends the flows ix[0..n) to the stage table through chunk (its vectors in id order). */
 static nf_status
 append_run(duckdb_appender app, duckdb_data_chunk chunk, const nf_flow *flows,
@@ -512,6 +555,7 @@ append_run(duckdb_appender app, duckdb_data_chunk chunk, const nf_flow *flows,
 {
     const size_t cap = (size_t)duckdb_vector_size();
     char a[NF_ADDR_STRLEN];
+    size_t alen;
     for (size_t off = 0; off < n; off += cap) {
         size_t m = n - off < cap ? n - off : cap;
         duckdb_data_chunk_reset(chunk);
@@ -553,14 +597,14 @@ append_run(duckdb_appender app, duckdb_data_chunk chunk, const nf_flow *flows,
             das[k] = f->dst_as;
             fstart[k] = secs_us(f->first_ms);
             fend[k] = secs_us(f->last_ms);
-            nf_addr_format(f->src_addr, a);
-            duckdb_vector_assign_string_element(v[NF_COLD_SRC_IP - 1], k, a);
-            nf_addr_format(f->dst_addr, a);
-            duckdb_vector_assign_string_element(v[NF_COLD_DST_IP - 1], k, a);
-            nf_addr_format(f->exporter, a);
-            duckdb_vector_assign_string_element(v[NF_COLD_EXPORTER_IP - 1], k, a);
-            nf_addr_format(f->next_hop, a);
-            duckdb_vector_assign_string_element(v[NF_COLD_NEXT_HOP_IP - 1], k, a);
+            alen = addr_text(f->src_addr, a);
+            duckdb_vector_assign_string_element_len(v[NF_COLD_SRC_IP - 1], k, a, alen);
+            alen = addr_text(f->dst_addr, a);
+            duckdb_vector_assign_string_element_len(v[NF_COLD_DST_IP - 1], k, a, alen);
+            alen = addr_text(f->exporter, a);
+            duckdb_vector_assign_string_element_len(v[NF_COLD_EXPORTER_IP - 1], k, a, alen);
+            alen = addr_text(f->next_hop, a);
+            duckdb_vector_assign_string_element_len(v[NF_COLD_NEXT_HOP_IP - 1], k, a, alen);
             const char *agent = agent_ids != NULL && agent_ids[i] != NULL ? agent_ids[i] : "";
             duckdb_vector_assign_string_element(v[NF_COLD_AGENT_ID - 1], k, agent);
         }
@@ -594,7 +638,7 @@ create_stage(nf_duck *d, nf_err *err)
     return st == NF_OK ? nf_duck_exec(d, sql, err) : st;
 }
 
-static const char select_stage[] = "SELECT * FROM " STAGE " ORDER BY " ORDER_BY;
+static const char select_stage[] = "SELECT * FROM " STAGE " ORDER BY " NF_FLOWFILE_ORDER_BY;
 
 nf_status
 nf_flowfile_write(nf_duck *d, const nf_flow *flows, const char *const *agent_ids, size_t n,
@@ -735,7 +779,7 @@ nf_flowfile_rewrite(nf_duck *d, const char *const *input_uris, size_t n,
         if (st != NF_OK)
             goto done;
     }
-    len += (size_t)snprintf(sql + len, cap - len, "]) ORDER BY " ORDER_BY);
+    len += (size_t)snprintf(sql + len, cap - len, "]) ORDER BY " NF_FLOWFILE_ORDER_BY);
     st = copy_out(d, sql, base, day, &o, err);
 done:
     free(sql);

@@ -123,7 +123,7 @@ set_addr4(uint8_t out[16], uint8_t a, uint8_t b, uint8_t c, uint8_t d)
     nf_addr_from_v4(out, v4);
 }
 
-/* n hand-made flows over days DAY0..DAY0+2 (in mixed order), flow 7 IPv6. */
+/* n >= 12 hand-made flows over days DAY0..DAY0+2 (in mixed order), flow 7 IPv6. */
 static nf_flow *
 make_flows(size_t n)
 {
@@ -160,6 +160,11 @@ make_flows(size_t n)
     assert_true(nf_addr_parse("2001:db8:0:0:1::2", f[7].dst_addr));
     f[7].ip_version = 6;
     f[8].bytes = UINT64_MAX;
+    /* Edge cases of the dotted-quad text. */
+    set_addr4(f[10].src_addr, 0, 0, 0, 0);
+    set_addr4(f[10].dst_addr, 255, 255, 255, 255);
+    set_addr4(f[11].src_addr, 1, 20, 100, 0);
+    set_addr4(f[11].next_hop, 100, 9, 10, 199);
     return f;
 }
 
@@ -408,6 +413,30 @@ test_write_three_days(void **state)
     snprintf(g, sizeof(g), "read_parquet('%s/netflow/data/*/*.parquet')", fx->dir);
     assert_int_equal(q64(fx->d, "SELECT count(*) FROM %s WHERE src_ip = '2001:db8::1' AND "
                          "dst_ip = '2001:db8::1:0:0:2'", g), 1);
+    assert_int_equal(q64(fx->d, "SELECT count(*) FROM %s WHERE src_ip = '0.0.0.0' AND "
+                         "dst_ip = '255.255.255.255'", g), 1);
+    assert_int_equal(q64(fx->d, "SELECT count(*) FROM %s WHERE src_ip = '1.20.100.0' AND "
+                         "next_hop_ip = '100.9.10.199'", g), 1);
+    /* Every text address is what nf_addr_format gives (checked here over all flows). */
+    int64_t distinct_text = q64(fx->d, "SELECT count(DISTINCT src_ip) FROM %s", g);
+    {
+        char (*txt)[NF_ADDR_STRLEN] = calloc(n, NF_ADDR_STRLEN);
+        assert_non_null(txt);
+        for (size_t i = 0; i < n; i++)
+            nf_addr_format(flows[i].src_addr, txt[i]);
+        qsort(txt, n, NF_ADDR_STRLEN, (int (*)(const void *, const void *))strcmp);
+        int64_t distinct = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0 && strcmp(txt[i], txt[i - 1]) == 0)
+                continue;
+            distinct++;
+            if (i % 97 == 0) /* a sample: each text present */
+                assert_true(q64(fx->d, "SELECT count(*) FROM %s WHERE src_ip = '%s'", g,
+                                txt[i]) > 0);
+        }
+        assert_int_equal(distinct, distinct_text);
+        free(txt);
+    }
     const nf_flow *f9 = &flows[9];
     assert_int_equal(q64(fx->d, "SELECT count(*) FROM %s WHERE src_ip = '10.4.9.9' AND "
                          "dst_ip = '192.168.0.10' AND exporter_ip = '127.0.0.11' AND "
@@ -432,7 +461,7 @@ static void
 test_unwritable(void **state)
 {
     fixture *fx = *state;
-    nf_flow *flows = make_flows(10);
+    nf_flow *flows = make_flows(12);
     char blocker[128], loc[256];
     snprintf(blocker, sizeof(blocker), "%s/plainfile", fx->dir);
     FILE *fp = fopen(blocker, "w");
