@@ -170,8 +170,9 @@ check_shape(const nf_q_request *req, nf_err *err)
     return NF_OK;
 }
 
-static nf_status
-check_request(const nf_q_request *req, nf_err *err)
+/* Shared with duck.c (query_int.h): the DuckDB builder refuses exactly what this one does. */
+nf_status
+q_check_request(const nf_q_request *req, nf_err *err)
 {
     if (req == NULL)
         return nf_err_set(err, NF_EINVAL, "request: missing");
@@ -472,7 +473,7 @@ nf_q_build(const nf_q_request *req, const char *db, char **sql, nf_err *err)
 {
     if (sql == NULL)
         return nf_err_set(err, NF_EINVAL, "sql: missing output pointer");
-    nf_status st = check_request(req, err);
+    nf_status st = q_check_request(req, err);
     if (st == NF_OK)
         st = check_db(db, err);
     if (st != NF_OK)
@@ -499,7 +500,7 @@ nf_q_explain(const nf_q_request *req, char *out, size_t n, nf_err *err)
 {
     if (out == NULL || n == 0)
         return nf_err_set(err, NF_EINVAL, "out: missing buffer");
-    nf_status st = check_request(req, err);
+    nf_status st = q_check_request(req, err);
     if (st != NF_OK)
         return st;
     plan p;

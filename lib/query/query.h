@@ -92,6 +92,36 @@ const char *nf_q_field_name(nf_q_field f);
  * column's type or lo > hi, too many filters, more than 1000 time buckets; and for db. */
 nf_status nf_q_build(const nf_q_request *req, const char *db, char **sql, nf_err *err);
 
+/* Builds the DuckDB SQL for req over the cold tier's Parquet data files (lib/cold/table.h
+ * columns): read_parquet of the nfiles paths in files (local paths or file:// URIs, e.g. what
+ * nf_ice_scan kept), the same answer as nf_q_build's on the same flows — same rows, same
+ * order, same text, sums wrapping modulo 2^64 as ClickHouse's UInt64 do. Columns:
+ *   top-N:       key VARCHAR, value UBIGINT
+ *   time series: ts BIGINT (epoch seconds, bucket start), value UBIGINT
+ * nfiles 0 gives a query with these columns and no rows. raw_only is irrelevant (one
+ * source). *sql is malloc'd, the caller frees it. NF_EINVAL for every request nf_q_build
+ * refuses (same messages), and for a missing list, an empty path, a path longer than
+ * PATH_MAX or with a control character or a glob character ('*', '?', '['); NF_ENOMEM. The
+ * paths are borrowed for the call. Design: duck.c. */
+nf_status nf_q_build_duckdb(const nf_q_request *req, const char *const *files, size_t nfiles,
+                            char **sql, nf_err *err);
+
+/* Text bounds of an address filter, for pruning data files by the min/max statistics of a
+ * text address column: every address in f's range [lo, hi] has a text form t (as
+ * nf_addr_format writes it) with lo <= t <= hi, compared as unsigned bytes, for one of the
+ * *n (1..NF_Q_TEXT_RANGES) ranges written to out. A single address gives its own text; a
+ * range gives [prefix, prefix "\xff"] per part (below, inside and above the IPv4-mapped
+ * block), where the prefix is the text all its addresses begin with. Returns false (out
+ * untouched) when some part has no such prefix (e.g. 0.0.0.0/1, ::/0) or f is not a valid
+ * address filter: then no file can be excluded by that filter. */
+#define NF_Q_TEXT_RANGES 3
+#define NF_Q_TEXT_MAX 48 /* longest address text (45) and the 0xff byte, NUL-terminated */
+typedef struct nf_q_text_range {
+    char lo[NF_Q_TEXT_MAX], hi[NF_Q_TEXT_MAX];
+} nf_q_text_range;
+bool nf_q_addr_text_bounds(const nf_q_filter *f, nf_q_text_range out[NF_Q_TEXT_RANGES],
+                           size_t *n);
+
 /* Describes the plan nf_q_build chose, for logs and tests: e.g.
  * "raw[1700000000,1700000300) rollup_5m_src_addr[1700000300,1700003600) rollup_1h_src_addr[…)".
  * Written to out (NUL-terminated, truncated to n). Refuses the requests nf_q_build refuses. */

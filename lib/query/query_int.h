@@ -28,4 +28,10 @@ typedef struct q_field_info {
 /* The row of f, or NULL for NF_Q_NONE and values outside the enum. */
 const q_field_info *q_field_get(nf_q_field f);
 
+/* The request checks nf_q_build documents in query.h (range, shape, limit, interval and
+ * bucket count, filters), without the database name: NF_OK or NF_EINVAL naming the request
+ * member. Shared by build.c (ClickHouse) and duck.c (DuckDB), so both refuse the same
+ * requests. req may be NULL (refused). */
+nf_status q_check_request(const nf_q_request *req, nf_err *err);
+
 #endif
