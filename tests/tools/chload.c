@@ -20,7 +20,8 @@
  *       stream.
  *
  * Traffic: flowgen's model (Zipf client and server pools, weighted ports, Pareto packet
- * counts; lib/flowgen/flowgen.h) from 9 exporters speaking v5, v9 and IPFIX, 10 % IPv6.
+ * counts; lib/flowgen/flowgen.h) from 9 exporters speaking v5, v9 and IPFIX, 10 % IPv6,
+ * made by flowsrc.h, which coldload shares (same options, same flows in the cold tier).
  * Prints one JSON line: {"flows": N, "seconds": S, "rows_per_s": R}.
  */
 #include <inttypes.h>
@@ -34,9 +35,8 @@
 #include "chwriter/rowbinary.h"
 #include "clickhouse/clickhouse.h"
 #include "flowgen/flowgen.h"
+#include "flowsrc.h"
 #include "proto/flowbatch.h"
-
-#define DATAGRAM_CAP 65536
 
 typedef struct loader {
     const char *mode;
@@ -92,14 +92,12 @@ flush_batch(loader *l)
     nf_flowbatch_reset(&l->fb);
 }
 
+/* flowsrc_hook has stopped at --flows or on failure and set received_ms already. */
 static void
 on_flow(void *ctx, const nf_flow *flow)
 {
     loader *l = ctx;
-    if (l->done >= l->flows || l->failed)
-        return;
     nf_flow f = *flow;
-    f.received_ms = f.last_ms + 1000; /* an export a second after the flow ended */
     l->done++;
     if (strcmp(l->mode, "insert") == 0) {
         char id[32];
@@ -213,31 +211,14 @@ main(int argc, char **argv)
     if (connect_output(&l) != 0)
         return 1;
 
-    flowgen_config fc;
-    flowgen_config_default(&fc);
-    fc.protocol = FLOWGEN_MIX;
-    fc.exporters = 9;
-    fc.seed = l.seed;
-    fc.sampling_rate = (uint32_t)(l.sampling ? l.sampling : 1);
-    /* The virtual clock: N flows over D days, or at --rate flows per second (as dense as
-     * traffic arriving at that rate: what the writer sees when ingesting that fast). */
-    uint64_t span_s = l.rate ? l.flows / l.rate + 1 : l.days * 86400;
-    uint64_t until = l.until ? l.until : (uint64_t)time(NULL);
-    fc.start_ms = (until - span_s) * 1000u;
-    fc.flows_per_sec = (uint32_t)(l.rate ? l.rate : (l.flows / span_s > 0 ? l.flows / span_s : 1));
-    flowgen *g = NULL;
+    flowsrc src = {.flows = l.flows, .days = l.days, .rate = l.rate, .until = l.until,
+                   .seed = l.seed, .sampling = l.sampling, .emit = on_flow, .ctx = &l,
+                   .failed = &l.failed};
     nf_err err = {0};
-    if (flowgen_create(&fc, &g, &err) != NF_OK) {
+    uint64_t t0 = nf_mono_ms();
+    if (flowsrc_run(&src, &err) != NF_OK) {
         fprintf(stderr, "chload: %s\n", err.msg);
         return 1;
-    }
-    flowgen_set_flow_hook(g, on_flow, &l);
-    uint8_t *buf = malloc(DATAGRAM_CAP);
-    uint64_t t0 = nf_mono_ms();
-    while (buf != NULL && l.done < l.flows && !l.failed) {
-        size_t len;
-        if (flowgen_next(g, 0, buf, DATAGRAM_CAP, &len, NULL) != NF_OK)
-            break;
     }
     if (strcmp(l.mode, "insert") == 0)
         flush_rows(&l);
@@ -247,8 +228,6 @@ main(int argc, char **argv)
     if (!l.failed)
         printf("{\"flows\": %" PRIu64 ", \"seconds\": %.2f, \"rows_per_s\": %.0f}\n", l.done, secs,
                secs > 0 ? (double)l.done / secs : 0);
-    free(buf);
-    flowgen_destroy(g);
     nf_rowbuf_free(&l.rows);
     nf_flowbatch_writer_free(&l.fb);
     nf_ch_close(l.ch);
