@@ -131,7 +131,7 @@ set_opt(loader *l, const char *k, const char *v)
     } else if (strcmp(k, "--interval") == 0 || strcmp(k, "--limit") == 0) {
         if (!num(k, v, UINT32_MAX, &n))
             return false;
-        *(k[3] == 'l' ? &l->req.limit : &l->req.interval) = (uint32_t)n;
+        *(k[2] == 'l' ? &l->req.limit : &l->req.interval) = (uint32_t)n;
     } else if (strcmp(k, "--group-by") == 0) {
         st = nf_q_parse_field(v, k, &l->req.group_by, &err);
         l->have_group = st == NF_OK;
