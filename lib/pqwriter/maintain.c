@@ -269,9 +269,10 @@ typedef struct change {
 } change;
 
 /* Writes the manifest and manifest list of change ch on top of b and commits it.
- * NF_OK: committed (snapshot id in *sid). NF_ECONFLICT: nothing changed. NF_EAGAIN: the
- * outcome was unknown and our snapshot is not in the reloaded metadata. Either of those two:
- * re-plan and retry. Anything else: stop. */
+ * NF_OK: committed. NF_ECONFLICT: nothing changed. NF_EAGAIN: the outcome was unknown and
+ * our snapshot is not in the reloaded metadata (yet: the commit may still land, so callers
+ * look for it again after each reload). Either of those two: re-plan and retry. Anything
+ * else: stop. *sid_out receives the snapshot id once a commit was attempted. */
 static nf_status
 commit_change(nf_ice_catalog *c, const char *ns, const char *name, const base *b,
               const change *ch, const nf_maint_options *o, int attempt, nf_maint_report *r,
@@ -405,6 +406,7 @@ commit_change(nf_ice_catalog *c, const char *ns, const char *name, const base *b
     if (o->before_commit != NULL)
         o->before_commit(o->hook_ctx, ch->phase, attempt);
 
+    *sid_out = sid;
     st = nf_ice_catalog_commit(c, ns, name, req, upd, NULL, err);
     if (st == NF_ECONFLICT) {
         if (r != NULL)
@@ -425,9 +427,6 @@ commit_change(nf_ice_catalog *c, const char *ns, const char *name, const base *b
         }
         nf_ice_table_free(t2);
     }
-    if (st == NF_OK)
-        *sid_out = sid;
-
 done:
     if (have_m)
         free(m.path); /* m itself is on the stack */
@@ -440,6 +439,24 @@ done:
     free(req);
     free(upd);
     return st;
+}
+
+/* Commit attempts whose outcome stayed unknown, with what they would have done: each reload
+ * looks for them, since such a commit may land after the reload that did not see it. */
+typedef struct unknown {
+    int64_t sid;
+    size_t days, files_in, files_out;
+    int64_t records;
+} unknown;
+
+/* The unknown attempt that landed in t, or NULL. */
+static const unknown *
+landed(const nf_ice_table *t, const unknown *u, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (nf_ice_table_snapshot(t, u[i].sid) != NULL)
+            return &u[i];
+    return NULL;
 }
 
 static nf_status
@@ -502,13 +519,20 @@ compact_day(nf_ice_catalog *c, const char *ns, const char *name, nf_duck *duck, 
     char **inputs = NULL;        /* paths the rewrite read */
     size_t ninputs = 0;
     bool *drop = NULL;
+    unknown *unk = calloc((size_t)attempts_of(o), sizeof *unk);
+    size_t nunk = 0;
+    const unknown *u;
     base b;
     memset(&b, 0, sizeof b);
+    if (unk == NULL)
+        return nf_err_set(err, NF_ENOMEM, "compaction of day %" PRId32, day);
 
     for (int attempt = 0; attempt < attempts_of(o); attempt++) {
         st = base_load(c, ns, name, true, &b, err);
         if (st != NF_OK)
             goto done;
+        if ((u = landed(b.t, unk, nunk)) != NULL)
+            goto done_landed; /* an earlier attempt landed after all */
         if (b.cur == NULL)
             goto done; /* st is NF_OK */
         size_t k = 0;
@@ -576,18 +600,15 @@ compact_day(nf_ice_catalog *c, const char *ns, const char *name, nf_duck *duck, 
             drop[i] = !b.files[i].partition_null && b.files[i].partition == day;
         change ch = {.phase = "compact", .operation = "replace", .drop = drop, .added = out,
                      .nadded = nout};
-        int64_t sid = 0;
-        st = commit_change(c, ns, name, &b, &ch, o, attempt, r, &sid, err);
+        unk[nunk] = (unknown){.sid = 0, .days = 1, .files_in = ninputs, .files_out = nout,
+                              .records = in_rec};
+        st = commit_change(c, ns, name, &b, &ch, o, attempt, r, &unk[nunk].sid, err);
         if (st == NF_OK) {
-            if (r != NULL) {
-                r->days_compacted++;
-                r->files_rewritten += ninputs;
-                r->files_written += nout;
-                r->records_rewritten += in_rec;
-                r->last_snapshot_id = sid;
-            }
-            goto done;
+            u = &unk[nunk];
+            goto done_landed;
         }
+        if (st == NF_EAGAIN)
+            nunk++;
         if (st != NF_ECONFLICT && st != NF_EAGAIN)
             goto done;
         base_free(&b);
@@ -595,7 +616,18 @@ compact_day(nf_ice_catalog *c, const char *ns, const char *name, nf_duck *duck, 
     st = nf_err_set(err, NF_ECONFLICT,
                     "compaction of day %" PRId32 " of %s.%s: %d commit attempts conflicted",
                     day, ns, name, attempts_of(o));
+    goto done;
+done_landed:
+    st = NF_OK;
+    if (r != NULL) {
+        r->days_compacted++;
+        r->files_rewritten += u->files_in;
+        r->files_written += u->files_out;
+        r->records_rewritten += u->records;
+        r->last_snapshot_id = u->sid;
+    }
 done:
+    free(unk);
     base_free(&b);
     nf_ice_datafiles_free(out, nout);
     free_paths(inputs, ninputs);
@@ -671,18 +703,34 @@ nf_maint_retention(nf_ice_catalog *c, const char *ns, const char *table,
     /* Days before the day of the cut-off are wholly older than it. */
     int64_t cutoff_day = floor_div(now_of(o) - (int64_t)o->retention_ms, DAY_MS);
 
+    unknown *unk = calloc((size_t)attempts_of(o), sizeof *unk);
+    size_t nunk = 0;
+    if (unk == NULL)
+        return nf_err_set(err, NF_ENOMEM, "retention of %s.%s", ns, table);
     for (int attempt = 0; attempt < attempts_of(o); attempt++) {
         base b;
         st = base_load(c, ns, table, true, &b, err);
         if (st != NF_OK)
-            return st;
+            break;
+        const unknown *u = landed(b.t, unk, nunk);
+        if (u != NULL) { /* an earlier attempt landed after all */
+            if (r != NULL) {
+                r->days_dropped += u->days;
+                r->files_dropped += u->files_in;
+                r->records_dropped += u->records;
+                r->last_snapshot_id = u->sid;
+            }
+            base_free(&b);
+            break; /* st is NF_OK */
+        }
         bool *drop = calloc(b.n ? b.n : 1, sizeof *drop);
         int32_t *days = calloc(b.n ? b.n : 1, sizeof *days);
         if (drop == NULL || days == NULL) {
             free(drop);
             free(days);
             base_free(&b);
-            return nf_err_set(err, NF_ENOMEM, "retention plan of %s.%s", ns, table);
+            st = nf_err_set(err, NF_ENOMEM, "retention plan of %s.%s", ns, table);
+            break;
         }
         size_t ndrop = 0;
         int64_t rec = 0;
@@ -697,27 +745,36 @@ nf_maint_retention(nf_ice_catalog *c, const char *ns, const char *table,
             free(drop);
             free(days);
             base_free(&b);
-            return NF_OK;
+            st = NF_OK;
+            break;
         }
+        qsort(days, ndrop, sizeof *days, cmp_i32);
+        size_t ndays = 0;
+        for (size_t i = 0; i < ndrop; i++)
+            ndays += (i == 0 || days[i] != days[i - 1]);
         change ch = {.phase = "retention", .operation = "delete", .drop = drop};
-        int64_t sid = 0;
-        st = commit_change(c, ns, table, &b, &ch, o, attempt, r, &sid, err);
+        unk[nunk] = (unknown){.sid = 0, .days = ndays, .files_in = ndrop, .records = rec};
+        st = commit_change(c, ns, table, &b, &ch, o, attempt, r, &unk[nunk].sid, err);
         if (st == NF_OK && r != NULL) {
-            qsort(days, ndrop, sizeof *days, cmp_i32);
-            for (size_t i = 0; i < ndrop; i++)
-                r->days_dropped += (i == 0 || days[i] != days[i - 1]);
+            r->days_dropped += ndays;
             r->files_dropped += ndrop;
             r->records_dropped += rec;
-            r->last_snapshot_id = sid;
+            r->last_snapshot_id = unk[nunk].sid;
         }
+        if (st == NF_EAGAIN)
+            nunk++;
         free(drop);
         free(days);
         base_free(&b);
         if (st != NF_ECONFLICT && st != NF_EAGAIN)
-            return st;
+            break;
+        if (attempt + 1 == attempts_of(o))
+            st = nf_err_set(err, NF_ECONFLICT,
+                            "retention of %s.%s: %d commit attempts conflicted", ns, table,
+                            attempts_of(o));
     }
-    return nf_err_set(err, NF_ECONFLICT, "retention of %s.%s: %d commit attempts conflicted",
-                      ns, table, attempts_of(o));
+    free(unk);
+    return st;
 }
 
 /* ---- expiry ----------------------------------------------------------------------------------- */

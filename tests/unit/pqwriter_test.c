@@ -13,7 +13,10 @@
  * files deleted, listed on disk before and after; kept snapshots all readable, including a
  * delete snapshot whose parent holds the deleted files), conflicts during compaction (an
  * append to another day and to the day being compacted, committed between plan and commit,
- * are retried and nothing is lost), and time-travel argument errors.
+ * are retried and nothing is lost), an unknown commit outcome (a real REST catalog server
+ * stopped with SIGSTOP during the commit and resumed after the client's timeout: whichever
+ * way it resolves, exactly one replace snapshot, credited to the call), and time-travel
+ * argument errors.
  *
  * The temporary directory is removed at the end (kept with PQ_TEST_KEEP=1).
  */
@@ -25,6 +28,11 @@
 
 #include <ftw.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +47,8 @@
 #include "flow/flow.h"
 #include "iceberg/iceberg.h"
 #include "pqwriter/maintain.h"
+
+#include "testnet.h"
 
 #define DAY_MS 86400000LL
 #define NS NF_COLD_NAMESPACE
@@ -783,6 +793,148 @@ test_time_travel_args(void **state)
                      NF_ENOTFOUND);
 }
 
+#ifdef NF_CATALOG_BIN
+/* ---- an unknown commit outcome, through the REST catalog -------------------------------------- */
+
+typedef struct stall {
+    pid_t pid;     /* the catalog server */
+    pthread_t thread;
+    bool started;
+    int calls;
+} stall;
+
+static void *
+resume_later(void *arg)
+{
+    stall *s = arg;
+    msleep(3000); /* past the client's 2 s timeout, within the reload's */
+    kill(s->pid, SIGCONT);
+    return NULL;
+}
+
+/* First commit attempt: the server is stopped, so the commit times out with its request
+ * delivered; it is resumed a second after the timeout, while the client reloads. */
+static void
+stall_commit(void *ctx, const char *phase, int attempt)
+{
+    stall *s = ctx;
+    (void)phase;
+    s->calls++;
+    if (attempt != 0 || s->started)
+        return;
+    assert_int_equal(kill(s->pid, SIGSTOP), 0);
+    assert_int_equal(pthread_create(&s->thread, NULL, resume_later, s), 0);
+    s->started = true;
+}
+
+static void
+test_unknown_outcome(void **state)
+{
+    fx *f = *state;
+    char dir[256], cfgpath[300], wh[300];
+    snprintf(dir, sizeof dir, "%s/rest", f->dir);
+    snprintf(wh, sizeof wh, "%s/warehouse", dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(mkdir(wh, 0700), 0);
+    snprintf(cfgpath, sizeof cfgpath, "%s/catalog.json", dir);
+    uint16_t port = free_port(), mport = free_port();
+    FILE *cf = fopen(cfgpath, "w");
+    assert_non_null(cf);
+    fprintf(cf,
+            "{\"listen_addr\": \"127.0.0.1:%u\", \"warehouse\": \"file://%s\", "
+            "\"database\": \"%s/catalog.db\", \"metrics_addr\": \"127.0.0.1:%u\", "
+            "\"security\": {\"mode\": \"none\"}}\n",
+            port, wh, dir, mport);
+    fclose(cf);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive a crashed test */
+        char logpath[320];
+        snprintf(logpath, sizeof logpath, "%s/catalog.log", dir);
+        if (freopen(logpath, "w", stderr) == NULL)
+            _exit(126);
+        execl(NF_CATALOG_BIN, NF_CATALOG_BIN, "-c", cfgpath, (char *)NULL);
+        _exit(127);
+    }
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
+    nf_ice_catalog_config cfg = {.uri = url, .timeout_ms = 2000};
+    nf_ice_catalog *rest = NULL;
+    nf_err err = {0};
+    nf_status st = NF_EAGAIN;
+    for (int i = 0; i < 100 && st != NF_OK; i++) { /* the server starts meanwhile */
+        if (rest == NULL)
+            st = nf_ice_catalog_open(&cfg, &rest, &err);
+        if (rest != NULL)
+            st = nf_ice_catalog_ensure_namespace(rest, NS, &err);
+        if (st != NF_OK)
+            msleep(100);
+    }
+    if (st != NF_OK)
+        fail_msg("catalog did not start: %s", err.msg);
+    nf_ice_table *t = NULL;
+    st = nf_ice_catalog_create(rest, NS, TBL, NULL, nf_cold_schema_json, nf_cold_spec_json,
+                               nf_cold_sort_order_json, nf_cold_properties_json, &t, &err);
+    if (st != NF_OK)
+        fail_msg("create: %s", err.msg);
+    char *p = NULL;
+    assert_int_equal(nf_ice_uri_path(nf_ice_table_location(t), &p, &err), NF_OK);
+    snprintf(f->loc, sizeof f->loc, "%s", p);
+    free(p);
+    nf_ice_table_free(t);
+    /* The fixture's catalogs now mean the REST one (the filesystem table stays unused). */
+    nf_ice_catalog *fs = f->cat;
+    f->cat = rest;
+    for (int i = 0; i < 3; i++)
+        append_day(f, rest, f->today - 1, 20 + (size_t)i);
+    append_day(f, rest, f->today, 10);
+
+    stall s = {.pid = pid};
+    nf_maint_options o = opts();
+    o.before_commit = stall_commit;
+    o.hook_ctx = &s;
+    nf_maint_report r = {0};
+    st = nf_maint_compact(rest, NS, TBL, f->duck, &o, &r, &err);
+    if (s.started)
+        pthread_join(s.thread, NULL);
+    if (st != NF_OK)
+        fail_msg("compact: %s", err.msg);
+    assert_true(s.started);
+    assert_int_equal(r.unknown_outcomes, 1);
+    /* However it went, the call knows the day was compacted by its own snapshot. */
+    assert_int_equal(r.days_compacted, 1);
+    fprintf(stderr, "-- unknown outcome: %d commit attempt(s), %zu conflict(s)\n", s.calls,
+            r.conflicts);
+    /* Whether the stalled commit landed before the reload was answered (found: done), after
+     * it (retry conflicts, re-plan finds the day compacted) or never (retry commits), the
+     * table holds exactly one replace, one file for the day, every record once. */
+    t = load(f);
+    size_t n = 0, replaces = 0;
+    const nf_ice_snapshot *snaps = nf_ice_table_snapshots(t, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(snaps[i].operation, "replace") == 0) {
+            replaces++;
+            assert_int_equal(snaps[i].snapshot_id, r.last_snapshot_id);
+        }
+    }
+    assert_int_equal(replaces, 1);
+    check_jetstream_keys(f, t);
+    nf_ice_table_free(t);
+    totals after = read_current(f);
+    assert_int_equal(after.records, f->records);
+    assert_int_equal(after.bytes, f->bytes);
+    assert_int_equal(after.per_day[1], 1);
+    assert_int_equal(after.per_day[2], 1);
+
+    f->cat = fs;
+    nf_ice_catalog_close(rest);
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+}
+#endif
+
 int
 main(void)
 {
@@ -792,6 +944,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict, setup, teardown),
+#ifdef NF_CATALOG_BIN
+        cmocka_unit_test_setup_teardown(test_unknown_outcome, setup, teardown),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
