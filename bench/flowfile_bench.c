@@ -9,7 +9,9 @@
  * nf_flowfile_write call to a fresh table directory in $TMPDIR (removed after), with DuckDB
  * on one thread (threads=1) so the figure is per core. Time is wall time of the call,
  * including the fsyncs. Bytes are the Parquet files' sizes; the per-column breakdown of the
- * last run follows the table. FLOWFILE_BENCH_KEEP=1 keeps the directories (path on stderr).
+ * last run follows the table. FLOWFILE_BENCH_MEMORY sets DuckDB's memory_limit (e.g. 512MB;
+ * default DuckDB's, 80 % of RAM), FLOWFILE_BENCH_SPILL=DIR its temp_directory (where it
+ * spills beyond the limit). FLOWFILE_BENCH_KEEP=1 keeps the directories (path on stderr).
  */
 #include <ftw.h>
 #include <inttypes.h>
@@ -103,9 +105,18 @@ main(int argc, char **argv)
     flowgen_destroy(g);
 
     nf_duck *d = NULL;
-    if (nf_duck_open(NULL, 1, NULL, &d, &err) != NF_OK) {
+    if (nf_duck_open(NULL, 1, getenv("FLOWFILE_BENCH_MEMORY"), &d, &err) != NF_OK) {
         fprintf(stderr, "duckdb: %s\n", err.msg);
         return 1;
+    }
+    const char *spill = getenv("FLOWFILE_BENCH_SPILL");
+    if (spill != NULL) {
+        char set[600];
+        snprintf(set, sizeof(set), "SET temp_directory = '%s'", spill);
+        if (nf_duck_exec(d, set, &err) != NF_OK) {
+            fprintf(stderr, "duckdb: %s\n", err.msg);
+            return 1;
+        }
     }
     const char *tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
     printf("%-10s %5s %8s %10s %12s %10s\n", "flows", "files", "seconds", "flows/s", "bytes",
