@@ -25,7 +25,8 @@
  * bound it by the number of flows per call. A memory_limit below that fails with
  * NF_EUPSTREAM (an in-memory database does not spill its temp tables).
  * Thread safety: as the nf_duck used (one call at a time per nf_duck). The call uses a temp
- * table named nf_flowfile_stage on the connection.
+ * table named nf_flowfile_stage on the connection and relies on DuckDB's default
+ * preserve_insertion_order = true (do not turn it off on an nf_duck used here).
  */
 #ifndef NFX_LIB_DUCK_FLOWFILE_H
 #define NFX_LIB_DUCK_FLOWFILE_H
