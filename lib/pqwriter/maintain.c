@@ -415,16 +415,10 @@ commit_change(nf_ice_catalog *c, const char *ns, const char *name, const base *b
         /* Unknown: did it land? The files written stay either way (invariant 1). */
         if (r != NULL)
             r->unknown_outcomes++;
-        nf_err first = *err;
+        nf_err reload_err = {0}; /* err keeps the commit's error, which says more */
         nf_ice_table *t2 = NULL;
-        nf_status lst = nf_ice_catalog_load(c, ns, name, &t2, NULL, err);
-        if (lst != NF_OK) {
-            *err = first; /* the commit's error says more than the failed reload */
-        } else {
+        if (nf_ice_catalog_load(c, ns, name, &t2, NULL, &reload_err) == NF_OK)
             st = nf_ice_table_snapshot(t2, sid) != NULL ? NF_OK : NF_EAGAIN;
-            if (st == NF_EAGAIN)
-                *err = first;
-        }
         nf_ice_table_free(t2);
     }
 done:
@@ -1003,19 +997,12 @@ expire_snapshots(nf_ice_catalog *c, const char *ns, const char *table, const nf_
         } else if (unknown_outcome(st)) {
             if (r != NULL)
                 r->unknown_outcomes++;
-            nf_err first = *err;
-            if (nf_ice_catalog_load(c, ns, table, &nt, NULL, err) != NF_OK) {
-                *err = first;
-            } else {
+            nf_err reload_err = {0}; /* err keeps the commit's error */
+            if (nf_ice_catalog_load(c, ns, table, &nt, NULL, &reload_err) == NF_OK) {
                 bool gone = true;
                 for (size_t i = 0; i < nexp && gone; i++)
                     gone = nf_ice_table_snapshot(nt, ids[i]) == NULL;
-                if (gone) {
-                    st = NF_OK;
-                } else {
-                    st = NF_EAGAIN;
-                    *err = first;
-                }
+                st = gone ? NF_OK : NF_EAGAIN;
             }
         }
         if (st == NF_OK) {
