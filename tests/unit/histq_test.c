@@ -700,6 +700,48 @@ test_text_bounds(void **state)
     }
 }
 
+#ifdef HISTQ_TEST_FULL
+/* Scan conditions: time in µs; numeric filters as equalities; a field with one filter that
+ * has no text prefix (0.0.0.0/1) gets no condition at all, since its filters are ORed. */
+static void
+test_scan_filter(void **state)
+{
+    (void)state;
+    nf_q_request q = request(NF_Q_SRC_ADDR, T0, T0 + 60);
+    static const char *const filters[] = {"dst_port=443", "dst_port=53", "src_ip=10.1.0.0/16",
+                                          "dst_ip=0.0.0.0/1", "dst_ip=2001:db8::1",
+                                          "in_if=7"};
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(nf_q_parse_filter(filters[i], "filter", &q.filters[i], NULL), NF_OK);
+    q.nfilters = 6;
+    nf_ice_scan_filter f;
+    nf_histq_scan_filter(&q, &f);
+    assert_int_equal(f.ts_field_id, NF_COLD_TIMESTAMP);
+    assert_true(f.ts_lo_us == (int64_t)T0 * 1000000 && f.ts_hi_us == (int64_t)(T0 + 60) * 1000000);
+    assert_int_equal(f.nconds, 4); /* src_ip, two dst_port, in_if; no dst_ip */
+    size_t ports = 0;
+    for (size_t i = 0; i < f.nconds; i++) {
+        const nf_ice_cond *c = &f.conds[i];
+        assert_int_not_equal(c->field_id, NF_COLD_DST_IP);
+        if (c->field_id == NF_COLD_SRC_IP) {
+            assert_int_equal(c->lo_len, 5);
+            assert_memory_equal(c->lo, "10.1.", 5);
+            assert_int_equal(c->hi_len, 6);
+            assert_int_equal(c->hi[5], 0xff);
+        } else if (c->field_id == NF_COLD_DST_PORT) {
+            uint8_t b[4];
+            nf_ice_bound_int(ports++ == 0 ? 443 : 53, b);
+            assert_memory_equal(c->lo, b, 4);
+            assert_memory_equal(c->hi, b, 4);
+        } else {
+            assert_int_equal(c->field_id, NF_COLD_IN_IF);
+            assert_int_equal(c->type, NF_ICE_LONG);
+        }
+    }
+    assert_int_equal(ports, 2);
+}
+#endif
+
 int
 main(void)
 {
@@ -713,6 +755,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_filters_random, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filters_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_bounds, setup, teardown),
+#ifdef HISTQ_TEST_FULL
+        cmocka_unit_test(test_scan_filter),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
