@@ -160,6 +160,38 @@ check_id_array(const json_t *root, const char *what, const char *key, nf_status 
     return NF_OK;
 }
 
+static int
+cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Snapshot ids are unique: sorted, then compared with the neighbour (a table may hold tens
+ * of thousands of snapshots; a pairwise check would take seconds per parse). */
+static nf_status
+check_unique_ids(json_t *snaps, nf_status code, nf_err *err)
+{
+    size_t n = json_array_size(snaps);
+    if (n < 2)
+        return NF_OK;
+    int64_t *ids = malloc(n * sizeof(*ids));
+    if (ids == NULL)
+        return nf_err_set(err, NF_ENOMEM, "table metadata: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = 0;
+        get_int(json_array_get(snaps, i), "snapshot-id", &ids[i]);
+    }
+    qsort(ids, n, sizeof(*ids), cmp_i64);
+    nf_status st = NF_OK;
+    for (size_t i = 1; i < n && st == NF_OK; i++)
+        if (ids[i] == ids[i - 1])
+            st = nf_err_set(err, code, "table metadata: snapshot %" PRId64 " listed twice",
+                            ids[i]);
+    free(ids);
+    return st;
+}
+
 static nf_status
 check_snapshot(const json_t *s, size_t i, int64_t last_seq, nf_status code, nf_err *err)
 {
@@ -264,19 +296,11 @@ validate(json_t *root, nf_status code, nf_err *err)
         return nf_err_set(err, code, "table metadata: snapshots is not an array");
     size_t i;
     json_t *s;
-    json_array_foreach(snaps, i, s) {
+    json_array_foreach(snaps, i, s)
         if ((st = check_snapshot(s, i, last_seq, code, err)) != NF_OK)
             return st;
-        int64_t id;
-        get_int(s, "snapshot-id", &id);
-        for (size_t j = 0; j < i; j++) {
-            int64_t other;
-            get_int(json_array_get(snaps, j), "snapshot-id", &other);
-            if (other == id)
-                return nf_err_set(err, code, "table metadata: snapshot %" PRId64 " listed twice",
-                                  id);
-        }
-    }
+    if ((st = check_unique_ids(snaps, code, err)) != NF_OK)
+        return st;
     static const char *const logs[] = {"snapshot-log", "metadata-log"};
     static const char *const log_keys[] = {"snapshot-id", "metadata-file"};
     for (size_t k = 0; k < 2; k++) {
