@@ -111,71 +111,73 @@ make_uuid(char out[37], nf_err *err)
     return NF_OK;
 }
 
-/* ---- a set of URIs (sorted, unique) ---------------------------------------------------------- */
+/* ---- a set of URIs (hash set, open addressing) ------------------------------------------- */
 
+/* Expiry walks every kept snapshot: with a table of thousands of snapshots sharing the same
+ * manifests, each manifest must be read once, so membership is a hash lookup. */
 typedef struct strset {
-    char **v;
-    size_t n, cap;
-    bool sorted;
+    char **slot; /* cap entries, NULL = empty; owned strings */
+    size_t cap, n;
 } strset;
 
-static nf_status
-strset_add(strset *s, const char *uri, nf_err *err)
+static uint64_t
+str_hash(const char *s)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        char **v = realloc(s->v, cap * sizeof *v);
-        if (v == NULL)
-            return nf_err_set(err, NF_ENOMEM, "file set of %zu entries", cap);
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n] = strdup(uri);
-    if (s->v[s->n] == NULL)
-        return nf_err_set(err, NF_ENOMEM, "file set entry %s", uri);
-    s->n++;
-    s->sorted = false;
-    return NF_OK;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s != '\0'; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
 }
 
-static int
-cmp_str(const void *a, const void *b)
+static size_t
+strset_find(const strset *s, const char *uri)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void
-strset_sort(strset *s)
-{
-    if (s->sorted)
-        return;
-    if (s->n > 0)
-        qsort(s->v, s->n, sizeof *s->v, cmp_str);
-    size_t w = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        if (w > 0 && strcmp(s->v[w - 1], s->v[i]) == 0) {
-            free(s->v[i]);
-            continue;
-        }
-        s->v[w++] = s->v[i];
-    }
-    s->n = w;
-    s->sorted = true;
+    size_t i = (size_t)str_hash(uri) & (s->cap - 1);
+    while (s->slot[i] != NULL && strcmp(s->slot[i], uri) != 0)
+        i = (i + 1) & (s->cap - 1);
+    return i;
 }
 
 static bool
-strset_has(strset *s, const char *uri)
+strset_has(const strset *s, const char *uri)
 {
-    strset_sort(s);
-    return s->n > 0 && bsearch(&uri, s->v, s->n, sizeof *s->v, cmp_str) != NULL;
+    return s->n > 0 && s->slot[strset_find(s, uri)] != NULL;
+}
+
+/* Adds a copy of uri; *added (may be NULL) tells whether it was new. */
+static nf_status
+strset_add(strset *s, const char *uri, bool *added, nf_err *err)
+{
+    if (2 * (s->n + 1) > s->cap) { /* keep the load at most one half */
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        char **slot = calloc(cap, sizeof *slot);
+        if (slot == NULL)
+            return nf_err_set(err, NF_ENOMEM, "file set of %zu entries", cap);
+        strset bigger = {.slot = slot, .cap = cap, .n = s->n};
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slot[i] != NULL)
+                slot[strset_find(&bigger, s->slot[i])] = s->slot[i];
+        free(s->slot);
+        *s = bigger;
+    }
+    size_t i = strset_find(s, uri);
+    if (added != NULL)
+        *added = s->slot[i] == NULL;
+    if (s->slot[i] != NULL)
+        return NF_OK;
+    s->slot[i] = strdup(uri);
+    if (s->slot[i] == NULL)
+        return nf_err_set(err, NF_ENOMEM, "file set entry %s", uri);
+    s->n++;
+    return NF_OK;
 }
 
 static void
 strset_free(strset *s)
 {
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
+    for (size_t i = 0; i < s->cap; i++)
+        free(s->slot[i]);
+    free(s->slot);
     memset(s, 0, sizeof *s);
 }
 
@@ -773,9 +775,9 @@ nf_maint_retention(nf_ice_catalog *c, const char *ns, const char *table,
 
 /* ---- expiry ----------------------------------------------------------------------------------- */
 
-/* Adds what snapshot mlist references to set: the list itself, its manifests and, if
- * entries_too, the data files of their ADDED/EXISTING entries (all entries if
- * all_statuses). missing_ok: a manifest list or manifest that no longer exists is skipped
+/* Adds what snapshot mlist references to the sets: the list itself, its manifests and the
+ * data files of their ADDED/EXISTING entries (all entries if all_statuses). A manifest
+ * already in the set is not read again (manifests never change). missing_ok: a manifest list or manifest that no longer exists is skipped
  * (for expired snapshots whose files a previous run deleted). */
 static nf_status
 walk_snapshot(const char *mlist, bool all_statuses, bool missing_ok, strset *lists,
@@ -795,7 +797,7 @@ walk_snapshot(const char *mlist, bool all_statuses, bool missing_ok, strset *lis
         free(p);
         p = NULL;
     }
-    st = strset_add(lists, mlist, err);
+    st = strset_add(lists, mlist, NULL, err);
     if (st != NF_OK)
         return st;
     st = nf_ice_mlist_read(mlist, &ms, &nm, err);
@@ -810,9 +812,12 @@ walk_snapshot(const char *mlist, bool all_statuses, bool missing_ok, strset *lis
             if (gone)
                 continue;
         }
-        st = strset_add(manifests, ms[i].path, err);
+        bool added = false;
+        st = strset_add(manifests, ms[i].path, &added, err);
         if (st != NF_OK)
             goto done;
+        if (!added)
+            continue;
         nf_ice_datafile *e = NULL;
         size_t ne = 0;
         st = nf_ice_manifest_read(&ms[i], &e, &ne, err);
@@ -820,7 +825,7 @@ walk_snapshot(const char *mlist, bool all_statuses, bool missing_ok, strset *lis
             goto done;
         for (size_t k = 0; k < ne && st == NF_OK; k++)
             if (all_statuses || e[k].status != NF_ICE_DELETED)
-                st = strset_add(data, e[k].path, err);
+                st = strset_add(data, e[k].path, NULL, err);
         nf_ice_datafiles_free(e, ne);
         if (st != NF_OK)
             goto done;
@@ -835,13 +840,12 @@ done:
 static nf_status
 delete_unreferenced(strset *cand, strset *keep, const char *prefix, size_t *count, nf_err *err)
 {
-    strset_sort(cand);
     size_t plen = strlen(prefix);
-    for (size_t i = 0; i < cand->n; i++) {
-        if (strset_has(keep, cand->v[i]))
+    for (size_t i = 0; i < cand->cap; i++) {
+        if (cand->slot[i] == NULL || strset_has(keep, cand->slot[i]))
             continue;
         char *p = NULL;
-        if (nf_ice_uri_path(cand->v[i], &p, NULL) != NF_OK)
+        if (nf_ice_uri_path(cand->slot[i], &p, NULL) != NF_OK)
             continue; /* not a local file of ours */
         if (strncmp(p, prefix, plen) != 0) {
             free(p);
@@ -1093,7 +1097,7 @@ trim_metadata(nf_ice_catalog *c, const char *ns, const char *table, nf_maint_rep
         char *p = NULL;
         if (f == NULL || nf_ice_uri_path(f, &p, NULL) != NF_OK)
             continue;
-        st = strset_add(&keep, p, err);
+        st = strset_add(&keep, p, NULL, err);
         free(p);
         if (st != NF_OK)
             goto done;
