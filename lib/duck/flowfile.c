@@ -687,7 +687,7 @@ nf_flowfile_write(nf_duck *d, const nf_flow *flows, const char *const *agent_ids
     duckdb_appender app = NULL;
     duckdb_data_chunk chunk = NULL;
     duckdb_logical_type types[NF_COLD_NCOLUMNS] = {0};
-    rowkey *ix = malloc(n * sizeof(*ix));
+    rowkey *ix = n <= SIZE_MAX / sizeof(*ix) ? malloc(n * sizeof(*ix)) : NULL;
     if (ix == NULL) {
         st = nf_err_set(err, NF_ENOMEM, "flowfile write: out of memory for %zu flows", n);
         goto done;
