@@ -22,6 +22,7 @@
 #include "../proto/flowbatch.h"
 #include "append.h"
 #include "maintain.h"
+#include "rollup.h"
 
 #define COMP "parquet-writer"
 #define MSG_ID_MAX 200
@@ -627,9 +628,11 @@ fetch_wait_ms(const nf_pqwriter *w)
 
 /* ---- maintenance ------------------------------------------------------------------------- */
 
-/* Compaction, retention, snapshot expiry — in that order, so expiry removes what the first
- * two replaced as soon as no retained snapshot needs it. Each step runs even if an earlier
- * one failed; the first error is returned. */
+/* Compaction, retention, rollups of closed days (rollup.h), snapshot expiry of the table and
+ * of its rollup tables — in that order, so the rollups sum each day's compacted file and drop
+ * the days retention removed, and expiry removes what the others replaced as soon as no
+ * retained snapshot needs it. Each step runs even if an earlier one failed; the first error
+ * is returned. */
 static nf_status
 maintain(nf_pqwriter *w, nf_err *err)
 {
@@ -639,20 +642,27 @@ maintain(nf_pqwriter *w, nf_err *err)
                           .min_snapshots = w->cfg->min_snapshots,
                           .retention_ms = w->cfg->retention_ms};
     nf_maint_report r = {0};
-    nf_err e[3] = {{0}};
-    nf_status st[3];
+    nf_rollup_report rr = {0};
+    nf_err e[5] = {{0}};
+    nf_status st[5];
     st[0] = nf_maint_compact(w->cat, w->ns, w->table_name, w->duck, &o, &r, &e[0]);
     st[1] = nf_maint_retention(w->cat, w->ns, w->table_name, &o, &r, &e[1]);
-    st[2] = nf_maint_expire(w->cat, w->ns, w->table_name, &o, &r, &e[2]);
+    st[2] = nf_rollup_maintain(w->cat, w->ns, w->table_name, w->duck, &o, &rr, &e[2]);
+    st[3] = nf_maint_expire(w->cat, w->ns, w->table_name, &o, &r, &e[3]);
+    st[4] = nf_rollup_expire(w->cat, w->ns, w->table_name, &o, &r, &e[4]);
     nf_log_info(COMP, "maintenance: %zu day(s) compacted (%zu files into %zu), %zu day(s) "
                 "dropped by retention, %zu snapshot(s) expired, %zu data file(s) deleted",
                 r.days_compacted, r.files_rewritten, r.files_written, r.days_dropped,
                 r.snapshots_expired, r.data_files_deleted);
+    nf_log_info(COMP, "rollups: %zu day(s) read (%" PRId64 " records), %zu rollup(s) built, "
+                "%zu dropped, %zu table(s) created", rr.days_read, rr.records_read,
+                rr.rollups_built, rr.rollups_dropped, rr.tables_created);
     /* The table changed under the cached metadata: reload before the next commit. */
     nf_ice_table_free(w->table);
     w->table = NULL;
-    static const char *const step_name[] = {"compaction", "retention", "snapshot expiry"};
-    for (int i = 0; i < 3; i++)
+    static const char *const step_name[] = {"compaction", "retention", "rollups",
+                                            "snapshot expiry", "rollup snapshot expiry"};
+    for (int i = 0; i < 5; i++)
         if (st[i] != NF_OK) {
             atomic_fetch_add(&w->st.maintenance_failures, 1);
             return nf_err_set(err, st[i], "%s: %s", step_name[i], e[i].msg);

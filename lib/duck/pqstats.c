@@ -1,0 +1,185 @@
+/* pqstats.c — statistics of a written Parquet file for its manifest entry (see pqstats.h).
+ *
+ * One aggregate query: count(*) and, per column, count(col), min(col), max(col) (timestamps
+ * through epoch_us so they read as µs integers), then parquet_metadata() summed per column
+ * path for compressed sizes. Bounds are encoded here (little-endian numbers, truncated
+ * strings) so that nf_duck does not depend on the Iceberg format library.
+ */
+#include "pqstats.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest statement: 64 columns × ~100 bytes plus a quoted path of PATH_MAX. */
+#define SQL_MAX 16384
+#define MAX_COLS 64
+
+static nf_status __attribute__((format(printf, 4, 5)))
+sql_add(char *sql, size_t *len, nf_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(sql + *len, SQL_MAX - *len, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= SQL_MAX - *len)
+        return nf_err_set(err, NF_EINVAL, "statistics query longer than %d bytes", SQL_MAX);
+    *len += (size_t)k;
+    return NF_OK;
+}
+
+static void
+put_le(uint8_t *out, uint64_t v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* iceberg.h's string bounds: lower = prefix of at most NF_ICE_BOUND_MAX bytes; upper = that
+ * prefix with its last byte below 0xff incremented (none if all are 0xff). */
+static void
+bound_string(nf_ice_colstat *st, const char *lo, const char *hi)
+{
+    size_t n = strlen(lo);
+    if (n > NF_ICE_BOUND_MAX)
+        n = NF_ICE_BOUND_MAX;
+    memcpy(st->lower, lo, n);
+    st->lower_len = (uint8_t)n;
+    n = strlen(hi);
+    if (n <= NF_ICE_BOUND_MAX) {
+        memcpy(st->upper, hi, n);
+        st->upper_len = (uint8_t)n;
+        return;
+    }
+    n = NF_ICE_BOUND_MAX;
+    memcpy(st->upper, hi, n);
+    while (n > 0 && st->upper[n - 1] == 0xff)
+        n--;
+    if (n > 0)
+        st->upper[n - 1]++;
+    st->upper_len = (uint8_t)n;
+}
+
+/* A column name safe to write as a quoted identifier: no '"', no control characters. */
+static bool
+plain_name(const char *s)
+{
+    if (s == NULL || s[0] == '\0' || strlen(s) > 64)
+        return false;
+    for (; *s; s++)
+        if (*s == '"' || (unsigned char)*s < 0x20)
+            return false;
+    return true;
+}
+
+nf_status
+nf_pqstats_read(nf_duck *d, const char *path, const nf_cold_column *cols, size_t ncols,
+                int64_t *records, nf_ice_colstat **stats, nf_err *err)
+{
+    if (d == NULL || path == NULL || records == NULL || stats == NULL ||
+        (ncols > 0 && cols == NULL))
+        return nf_err_set(err, NF_EINVAL, "parquet statistics: missing argument");
+    if (ncols > MAX_COLS)
+        return nf_err_set(err, NF_EINVAL, "%s: statistics of %zu columns, at most %d", path,
+                          ncols, MAX_COLS);
+    for (size_t i = 0; i < ncols; i++)
+        if (!plain_name(cols[i].name))
+            return nf_err_set(err, NF_EINVAL, "%s: column %zu has an unusable name", path, i);
+
+    char *sql = malloc(SQL_MAX);
+    nf_ice_colstat *cs = calloc(ncols ? ncols : 1, sizeof *cs);
+    nf_duck_result *r = NULL;
+    nf_status st = NF_OK;
+    if (sql == NULL || cs == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "%s: statistics of %zu columns", path, ncols);
+        goto done;
+    }
+    size_t len = 0;
+    st = sql_add(sql, &len, err, "SELECT count(*)");
+    for (size_t i = 0; st == NF_OK && i < ncols; i++) {
+        const char *fn = cols[i].type == NF_ICE_TIMESTAMPTZ ? "epoch_us" : "";
+        st = sql_add(sql, &len, err, ", count(\"%s\"), min(%s(\"%s\")), max(%s(\"%s\"))",
+                     cols[i].name, fn, cols[i].name, fn, cols[i].name);
+    }
+    if (st == NF_OK)
+        st = sql_add(sql, &len, err, " FROM read_parquet(");
+    if (st == NF_OK)
+        st = nf_duck_quote(sql, SQL_MAX, &len, path, path, err);
+    if (st == NF_OK)
+        st = sql_add(sql, &len, err, ")");
+    if (st == NF_OK)
+        st = nf_duck_query(d, sql, &r, err);
+    if (st != NF_OK)
+        goto done;
+    if (nf_duck_result_rows(r) != 1) {
+        st = nf_err_set(err, NF_EINTERNAL, "%s: statistics query gave no row", path);
+        goto done;
+    }
+    int64_t rows = nf_duck_result_int64(r, 0, 0);
+    for (size_t i = 0; i < ncols; i++) {
+        nf_ice_colstat *c = &cs[i];
+        size_t k = 1 + 3 * i;
+        int64_t nonnull = nf_duck_result_int64(r, 0, k);
+        c->field_id = cols[i].id;
+        c->column_size = -1;
+        c->value_count = rows;
+        c->null_count = rows - nonnull;
+        if (nonnull == 0)
+            continue;
+        switch (cols[i].type) {
+        case NF_ICE_INT:
+        case NF_ICE_DATE:
+            put_le(c->lower, (uint32_t)(int32_t)nf_duck_result_int64(r, 0, k + 1), 4);
+            put_le(c->upper, (uint32_t)(int32_t)nf_duck_result_int64(r, 0, k + 2), 4);
+            c->lower_len = c->upper_len = 4;
+            break;
+        case NF_ICE_LONG:
+        case NF_ICE_TIMESTAMPTZ:
+            put_le(c->lower, (uint64_t)nf_duck_result_int64(r, 0, k + 1), 8);
+            put_le(c->upper, (uint64_t)nf_duck_result_int64(r, 0, k + 2), 8);
+            c->lower_len = c->upper_len = 8;
+            break;
+        case NF_ICE_STRING: {
+            const char *lo = nf_duck_result_text(r, 0, k + 1);
+            const char *hi = nf_duck_result_text(r, 0, k + 2);
+            if (lo == NULL || hi == NULL) {
+                st = nf_err_set(err, NF_ENOMEM, "%s: bounds of %s", path, cols[i].name);
+                goto done;
+            }
+            bound_string(c, lo, hi);
+            break;
+        }
+        default: /* BINARY: no bounds written (they would need the raw bytes) */
+            break;
+        }
+    }
+    nf_duck_result_free(r);
+    r = NULL;
+
+    len = 0;
+    st = sql_add(sql, &len, err,
+                 "SELECT path_in_schema, sum(total_compressed_size)::BIGINT FROM parquet_metadata(");
+    if (st == NF_OK)
+        st = nf_duck_quote(sql, SQL_MAX, &len, path, path, err);
+    if (st == NF_OK)
+        st = sql_add(sql, &len, err, ") GROUP BY ALL");
+    if (st == NF_OK)
+        st = nf_duck_query(d, sql, &r, err);
+    if (st != NF_OK)
+        goto done;
+    for (size_t row = 0; row < nf_duck_result_rows(r); row++) {
+        const char *name = nf_duck_result_text(r, row, 0);
+        for (size_t i = 0; name != NULL && i < ncols; i++)
+            if (strcmp(cols[i].name, name) == 0)
+                cs[i].column_size = nf_duck_result_int64(r, row, 1);
+    }
+    *records = rows;
+    *stats = cs;
+    cs = NULL;
+done:
+    nf_duck_result_free(r);
+    free(sql);
+    free(cs);
+    return st;
+}
