@@ -54,8 +54,8 @@
 /* Commit attempts per operation: enough to ride out a writer committing every few seconds
  * (each attempt re-plans from the new metadata), few enough to give up on a livelock. */
 #define DEFAULT_ATTEMPTS 8
-/* Summary pairs of a maintenance snapshot: six counters plus the three JetStream keys. */
-#define MAX_SUMMARY 9
+/* Summary pairs of a maintenance snapshot: seven counters plus the three JetStream keys. */
+#define MAX_SUMMARY 10
 
 static const char *const g_jetstream_keys[] = {NF_COLD_SUMMARY_STREAM, NF_COLD_SUMMARY_LAST_SEQ,
                                                NF_COLD_SUMMARY_SEQS};
@@ -292,7 +292,7 @@ commit_change(nf_ice_catalog *c, const char *ns, const char *name, const base *b
     int64_t seq = nf_ice_table_last_sequence(b->t) + 1;
     size_t n = b->n + ch->nadded;
     int64_t added_files = 0, deleted_files = 0, added_rec = 0, deleted_rec = 0;
-    int64_t total_files = 0, total_rec = 0;
+    int64_t total_files = 0, total_rec = 0, total_size = 0;
 
     entries = calloc(n ? n : 1, sizeof *entries);
     if (entries == NULL)
@@ -309,6 +309,7 @@ commit_change(nf_ice_catalog *c, const char *ns, const char *name, const base *b
             entries[i].status = NF_ICE_EXISTING; /* ids and sequence numbers as read */
             total_files++;
             total_rec += b->files[i].record_count;
+            total_size += b->files[i].file_size;
         }
     }
     for (size_t i = 0; i < ch->nadded; i++) {
@@ -320,6 +321,7 @@ commit_change(nf_ice_catalog *c, const char *ns, const char *name, const base *b
         added_rec += ch->added[i].record_count;
         total_files++;
         total_rec += ch->added[i].record_count;
+        total_size += ch->added[i].file_size;
     }
 
     st = nf_ice_uri_path(nf_ice_table_location(b->t), &locpath, err);
@@ -368,13 +370,15 @@ commit_change(nf_ice_catalog *c, const char *ns, const char *name, const base *b
     }
 
     /* Summary: the counters, then the parent's JetStream keys (invariant 2). */
-    char num[6][24];
+    char num[7][24];
     const char *kv[2 * MAX_SUMMARY];
     size_t np = 0;
-    const char *names[6] = {"added-data-files", "deleted-data-files", "added-records",
-                            "deleted-records",  "total-data-files",   "total-records"};
-    int64_t vals[6] = {added_files, deleted_files, added_rec, deleted_rec, total_files, total_rec};
-    for (size_t i = 0; i < 6; i++) {
+    const char *names[7] = {"added-data-files", "deleted-data-files", "added-records",
+                            "deleted-records",  "total-data-files",   "total-records",
+                            "total-files-size"};
+    int64_t vals[7] = {added_files, deleted_files, added_rec, deleted_rec, total_files, total_rec,
+                       total_size};
+    for (size_t i = 0; i < 7; i++) {
         snprintf(num[i], sizeof num[i], "%" PRId64, vals[i]);
         kv[2 * np] = names[i];
         kv[2 * np + 1] = num[i];
