@@ -21,10 +21,12 @@
 #include "histq.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../base/clock.h"
+#include "../cold/rollup.h"
 #include "../cold/table.h"
 
 /* Cold-table column of each filterable field, and its Iceberg type. */
@@ -184,16 +186,12 @@ convert(nf_duck_result *res, const nf_q_request *req, nf_histq_result **out, nf_
     return NF_OK;
 }
 
-nf_status
-nf_histq_query(nf_duck *duck, const nf_q_request *req, const char *const *paths, size_t npaths,
-               nf_histq_result **out, uint64_t *query_ms, nf_err *err)
+/* Runs sql (consumed) and converts its rows. */
+static nf_status
+run_sql(nf_duck *duck, const nf_q_request *req, char *sql, nf_histq_result **out,
+        uint64_t *query_ms, nf_err *err)
 {
-    if (duck == NULL || out == NULL)
-        return nf_err_set(err, NF_EINVAL, "histq: missing %s", duck == NULL ? "duck" : "out");
-    char *sql = NULL;
-    nf_status st = nf_q_build_duckdb(req, paths, npaths, &sql, err);
-    if (st != NF_OK)
-        return st;
+    nf_status st;
     uint64_t t0 = nf_mono_ms();
     nf_duck_result *res = NULL;
     st = nf_duck_query(duck, sql, &res, err);
@@ -204,6 +202,19 @@ nf_histq_query(nf_duck *duck, const nf_q_request *req, const char *const *paths,
     if (st == NF_OK && query_ms != NULL)
         *query_ms = nf_mono_ms() - t0;
     return st;
+}
+
+nf_status
+nf_histq_query(nf_duck *duck, const nf_q_request *req, const char *const *paths, size_t npaths,
+               nf_histq_result **out, uint64_t *query_ms, nf_err *err)
+{
+    if (duck == NULL || out == NULL)
+        return nf_err_set(err, NF_EINVAL, "histq: missing %s", duck == NULL ? "duck" : "out");
+    char *sql = NULL;
+    nf_status st = nf_q_build_duckdb(req, paths, npaths, &sql, err);
+    if (st != NF_OK)
+        return st;
+    return run_sql(duck, req, sql, out, query_ms, err);
 }
 
 /* The snapshot opt asks for; *snap NULL (NF_OK) for a table without snapshots. */
@@ -227,6 +238,196 @@ pick_snapshot(const nf_ice_table *t, const nf_histq_options *opt, const nf_ice_s
     return NF_OK;
 }
 
+/* ---- rollups (histq.h, docs/iceberg.md "Rollups") ------------------------------------------ */
+
+#define DAY_S 86400
+#define HOUR_S 3600
+#define US 1000000LL
+
+/* The parts of one mixed answer: spans and the rollup files' local paths (owned). */
+typedef struct rplan {
+    nf_q_span *raw, *rollup;
+    size_t nraw, nrollup;
+    char **rpaths;
+    size_t nrpaths;
+} rplan;
+
+static void
+rplan_free(rplan *p)
+{
+    for (size_t i = 0; i < p->nrpaths; i++)
+        free(p->rpaths[i]);
+    free(p->rpaths);
+    free(p->raw);
+    free(p->rollup);
+    memset(p, 0, sizeof(*p));
+}
+
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* Live record count per day d0..d1 of snapshot mlist (counts[d - d0]): a scan with only the
+ * time condition of those whole days, which no file of those days can fail. */
+static nf_status
+day_counts(const char *mlist, int64_t d0, int64_t d1, int64_t *counts, nf_err *err)
+{
+    nf_ice_scan_filter f;
+    memset(&f, 0, sizeof(f));
+    f.ts_field_id = NF_COLD_TIMESTAMP;
+    f.ts_lo_us = d0 * DAY_S * US;
+    f.ts_hi_us = (d1 + 1) * DAY_S * US;
+    nf_ice_datafile *files = NULL;
+    size_t n = 0;
+    nf_status st = nf_ice_scan(mlist, &f, &files, &n, NULL, err);
+    if (st != NF_OK)
+        return st;
+    for (size_t i = 0; i < n; i++)
+        if (!files[i].partition_null && files[i].partition >= d0 && files[i].partition <= d1)
+            counts[files[i].partition - d0] += files[i].record_count;
+    nf_ice_datafiles_free(files, n);
+    return NF_OK;
+}
+
+/* Plans the rollup part of req over raw snapshot snap: p->rollup (whole hours of usable
+ * days), p->raw (the rest of [start, end)) and the rollup files. Nothing (p empty, NF_OK)
+ * when no rollup can be used. */
+static nf_status
+plan_rollups(nf_ice_catalog *cat, const char *ns, const char *table, const nf_ice_snapshot *snap,
+             const nf_q_request *req, rplan *p, nf_histq_stats *s, nf_err *err)
+{
+    memset(p, 0, sizeof(*p));
+    const char *fam_name = nf_q_family_for(req);
+    const nf_cold_rollup *fam = nf_cold_rollup_named(fam_name);
+    if (fam == NULL || (req->group_by == NF_Q_TIME && req->interval % HOUR_S != 0))
+        return NF_OK;
+    int64_t a = (req->start + HOUR_S - 1) / HOUR_S * HOUR_S; /* start >= 0 (checked) */
+    int64_t b = req->end / HOUR_S * HOUR_S;
+    if (a >= b)
+        return NF_OK;
+    char name[NF_COLD_ROLLUP_NAME_MAX];
+    nf_status st = nf_cold_rollup_table(table, fam, name, sizeof(name), err);
+    if (st != NF_OK)
+        return st;
+    nf_ice_table *rt = NULL;
+    nf_cold_rollup_day *rec = NULL;
+    size_t nrec = 0;
+    int64_t *counts = NULL;
+    nf_ice_datafile *rf = NULL;
+    size_t nrf = 0;
+    st = nf_ice_catalog_load(cat, ns, name, &rt, NULL, err);
+    if (st == NF_ENOTFOUND) { /* never built: raw only */
+        st = NF_OK;
+        goto done;
+    }
+    const nf_ice_snapshot *rcur = st == NF_OK ? nf_ice_table_current(rt) : NULL;
+    if (rcur == NULL)
+        goto done;
+    if (nf_cold_rollup_days_parse(nf_ice_table_summary(rt, rcur->snapshot_id,
+                                                       NF_COLD_ROLLUP_SUMMARY_DAYS),
+                                  &rec, &nrec, NULL) != NF_OK || nrec == 0)
+        goto done; /* a list that does not parse: no day is known current */
+    int64_t d0 = floor_div(a, DAY_S), d1 = floor_div(b - 1, DAY_S);
+    size_t nd = (size_t)(d1 - d0 + 1);
+    counts = calloc(nd, sizeof(*counts));
+    /* At most one rollup span per day, and a raw span before each and after the last. */
+    p->rollup = calloc(nd, sizeof(*p->rollup));
+    p->raw = calloc(nd + 1, sizeof(*p->raw));
+    if (counts == NULL || p->rollup == NULL || p->raw == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "histq: rollup plan of %zu days", nd);
+        goto done;
+    }
+    if ((st = day_counts(snap->manifest_list, d0, d1, counts, err)) != NF_OK)
+        goto done;
+    for (int64_t d = d0; d <= d1; d++) {
+        int64_t c = counts[d - d0];
+        if (c <= 0 || nf_cold_rollup_days_find(rec, nrec, (int32_t)d) != c)
+            continue; /* stale, never built, or nothing there: raw */
+        int64_t lo = d * DAY_S > a ? d * DAY_S : a, hi = (d + 1) * DAY_S < b ? (d + 1) * DAY_S : b;
+        if (p->nrollup > 0 && p->rollup[p->nrollup - 1].end == lo)
+            p->rollup[p->nrollup - 1].end = hi;
+        else
+            p->rollup[p->nrollup++] = (nf_q_span){lo, hi};
+    }
+    if (p->nrollup == 0)
+        goto done;
+    int64_t at = req->start;
+    for (size_t i = 0; i < p->nrollup; i++) {
+        if (p->rollup[i].start > at)
+            p->raw[p->nraw++] = (nf_q_span){at, p->rollup[i].start};
+        at = p->rollup[i].end;
+    }
+    if (at < req->end)
+        p->raw[p->nraw++] = (nf_q_span){at, req->end};
+
+    /* The rollup files of the usable days (their table's current snapshot: the same
+     * metadata the day list came from). */
+    nf_ice_scan_filter f;
+    memset(&f, 0, sizeof(f));
+    f.ts_field_id = 1;
+    f.ts_lo_us = p->rollup[0].start * US;
+    f.ts_hi_us = p->rollup[p->nrollup - 1].end * US;
+    if ((st = nf_ice_scan(rcur->manifest_list, &f, &rf, &nrf, NULL, err)) != NF_OK)
+        goto done;
+    p->rpaths = calloc(nrf ? nrf : 1, sizeof(char *));
+    if (p->rpaths == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "histq: %zu rollup paths", nrf);
+        goto done;
+    }
+    for (size_t i = 0; i < nrf; i++) {
+        int64_t d = rf[i].partition;
+        if (rf[i].partition_null || d < d0 || d > d1 || counts[d - d0] <= 0 ||
+            nf_cold_rollup_days_find(rec, nrec, (int32_t)d) != counts[d - d0])
+            continue;
+        if ((st = nf_ice_uri_path(rf[i].path, &p->rpaths[p->nrpaths], err)) != NF_OK)
+            goto done;
+        p->nrpaths++;
+    }
+    for (size_t i = 0; i < p->nrollup; i++)
+        s->rollup_seconds += p->rollup[i].end - p->rollup[i].start;
+    snprintf(s->rollup_family, sizeof(s->rollup_family), "%s", fam->family);
+    s->rollup_files = p->nrpaths;
+done:
+    if (st != NF_OK || p->nrollup == 0) {
+        rplan_free(p);
+        s->rollup_seconds = 0;
+        s->rollup_files = 0;
+        s->rollup_family[0] = '\0';
+    }
+    nf_ice_datafiles_free(rf, nrf);
+    free(counts);
+    free(rec);
+    nf_ice_table_free(rt);
+    return st;
+}
+
+/* True when raw file f holds no row of the raw spans: its timestamp bounds lie inside one
+ * rollup span. Without bounds it is kept. */
+static bool
+covered_by_rollups(const nf_ice_datafile *f, const rplan *p)
+{
+    for (size_t i = 0; i < f->ncols; i++) {
+        const nf_ice_colstat *c = &f->cols[i];
+        if (c->field_id != NF_COLD_TIMESTAMP)
+            continue;
+        if (c->lower_len != 8 || c->upper_len != 8)
+            return false;
+        int64_t lo = 0, hi = 0;
+        for (int k = 7; k >= 0; k--) {
+            lo = (int64_t)((uint64_t)lo << 8 | c->lower[k]);
+            hi = (int64_t)((uint64_t)hi << 8 | c->upper[k]);
+        }
+        for (size_t k = 0; k < p->nrollup; k++)
+            if (lo >= p->rollup[k].start * US && hi < p->rollup[k].end * US)
+                return true;
+        return false;
+    }
+    return false;
+}
+
 nf_status
 nf_histq_run(nf_ice_catalog *cat, const char *ns, const char *table,
              const nf_histq_options *opt, nf_duck *duck, const nf_q_request *req,
@@ -245,6 +446,8 @@ nf_histq_run(nf_ice_catalog *cat, const char *ns, const char *table,
     nf_ice_datafile *files = NULL;
     size_t nfiles = 0;
     char **paths = NULL;
+    rplan rp;
+    memset(&rp, 0, sizeof(rp));
     uint64_t t0 = nf_mono_ms();
     st = nf_ice_catalog_load(cat, ns, table, &t, NULL, err);
     const nf_ice_snapshot *snap = NULL;
@@ -272,15 +475,45 @@ nf_histq_run(nf_ice_catalog *cat, const char *ns, const char *table,
         st = nf_err_set(err, NF_ENOMEM, "histq: out of memory for %zu paths", nfiles);
         goto done;
     }
-    for (size_t i = 0; i < nfiles; i++) { /* note 2 */
-        st = nf_ice_uri_path(files[i].path, &paths[i], err);
+    if (snap != NULL && !req->raw_only) {
+        t0 = nf_mono_ms();
+        st = plan_rollups(cat, ns, table, snap, req, &rp, &s, err);
+        s.scan_ms += nf_mono_ms() - t0;
         if (st != NF_OK)
             goto done;
     }
-    st = nf_histq_query(duck, req, (const char *const *)paths, nfiles, out, &s.query_ms, err);
+    size_t npaths = 0;
+    for (size_t i = 0; i < nfiles; i++) { /* note 2 */
+        if (rp.nrollup > 0 && covered_by_rollups(&files[i], &rp)) {
+            s.raw_files_replaced++;
+            continue;
+        }
+        st = nf_ice_uri_path(files[i].path, &paths[npaths], err);
+        if (st != NF_OK)
+            goto done;
+        npaths++;
+    }
+    if (rp.nrollup == 0) {
+        st = nf_histq_query(duck, req, (const char *const *)paths, npaths, out, &s.query_ms,
+                            err);
+    } else {
+        nf_q_cold_parts parts = {.raw_files = (const char *const *)paths,
+                                 .nraw_files = npaths,
+                                 .raw_spans = rp.raw,
+                                 .nraw_spans = rp.nraw,
+                                 .rollup_files = (const char *const *)rp.rpaths,
+                                 .nrollup_files = rp.nrpaths,
+                                 .rollup_spans = rp.rollup,
+                                 .nrollup_spans = rp.nrollup};
+        char *sql = NULL;
+        st = nf_q_build_duckdb_parts(req, &parts, &sql, err);
+        if (st == NF_OK)
+            st = run_sql(duck, req, sql, out, &s.query_ms, err);
+    }
 done:
+    rplan_free(&rp);
     for (size_t i = 0; paths != NULL && i < nfiles; i++)
-        free(paths[i]);
+        free(paths[i]); /* calloc'd: entries past those used are NULL */
     free(paths);
     nf_ice_datafiles_free(files, nfiles);
     nf_ice_table_free(t);

@@ -15,6 +15,14 @@
  *   data files ──nf_q_build_duckdb──▶ SQL over read_parquet([...])
  *   DuckDB ──▶ rows (key text or bucket start, value), order and text as lib/query's
  *
+ * Rollups (unless req->raw_only): when a family of lib/cold/rollup.h has every field of the
+ * request (nf_q_family_for) and, for a series, the interval is a multiple of an hour, the
+ * whole hours of [start, end) inside days whose rollup is current for the snapshot read — the
+ * rollup table's recorded raw record count of the day equals the snapshot's live record
+ * count of that day — are answered from the rollup files, the rest from raw files, in one
+ * SQL (nf_q_build_duckdb_parts). Exact by construction: the answer equals the raw-only one;
+ * a stale day or an older snapshot (time travel) simply reads raw.
+ *
  * Pruning only skips files that statistics prove hold no matching row; the SQL applies
  * every condition exactly, so pruning changes the cost, never the answer.
  *
@@ -60,6 +68,13 @@ typedef struct nf_histq_stats {
     uint64_t load_ms;       /* catalog load and snapshot choice */
     uint64_t scan_ms;       /* manifest list and manifests */
     uint64_t query_ms;      /* DuckDB */
+    /* Hourly rollups (docs/iceberg.md "Rollups"): the family used ("" if none), the rollup
+     * files read, the raw files left out because rollups cover their time, and the seconds
+     * of [start, end) answered from rollups. */
+    char rollup_family[24];
+    size_t rollup_files;
+    size_t raw_files_replaced;
+    int64_t rollup_seconds;
 } nf_histq_stats;
 
 /* Fills f with the scan conditions req allows (note in the top comment): time range on the
@@ -77,7 +92,9 @@ nf_status nf_histq_query(nf_duck *duck, const nf_q_request *req, const char *con
                          size_t npaths, nf_histq_result **out, uint64_t *query_ms, nf_err *err);
 
 /* The whole path: loads ns.table from cat, picks the snapshot opt says (NULL = current),
- * scans it with nf_histq_scan_filter(req) and answers through nf_histq_query. A table
+ * scans it with nf_histq_scan_filter(req) and answers through nf_histq_query, or with the
+ * rollups as described at the top (the rollup tables <table>_rollup_1h_<family> in ns; a
+ * missing one means raw only). A table
  * without snapshots gives an empty answer. stats (may be NULL) is filled on NF_OK.
  * Errors: nf_ice_catalog_load's (NF_ENOTFOUND for a missing table), NF_ENOTFOUND for a
  * snapshot id or time with no snapshot, nf_ice_scan's, nf_histq_query's. cat, duck, req,

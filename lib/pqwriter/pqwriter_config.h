@@ -53,7 +53,7 @@ typedef struct nf_pqwriter_config {
     char *duckdb_memory_limit;     /* e.g. "1GB" */
     /* Maintenance (docs/iceberg.md): */
     uint64_t maintenance_interval_ms; /* 0 = never (run `--maintain` by hand or from cron) */
-    uint64_t compact_min_files;       /* a closed day with at least this many live files is compacted */
+    uint64_t compact_min_files;       /* closed days with this many files or more are compacted */
     uint64_t snapshot_max_age_ms;     /* snapshots older than this are expired */
     uint64_t min_snapshots;           /* … but at least this many of main's history stay */
     uint64_t retention_ms;            /* whole days; older day partitions are deleted */

@@ -237,6 +237,23 @@ choose_family(const nf_q_request *req)
     return NULL;
 }
 
+const char *
+nf_q_family_for(const nf_q_request *req)
+{
+    if (req == NULL)
+        return NULL;
+    for (size_t i = 0; i < req->nfilters && i < NF_Q_MAX_FILTERS; i++)
+        if ((unsigned)req->filters[i].field > NF_Q_TIME)
+            return NULL; /* BIT() of an out-of-range field would be meaningless */
+    if ((unsigned)req->group_by > NF_Q_TIME)
+        return NULL;
+    nf_q_request r = *req;
+    if (r.nfilters > NF_Q_MAX_FILTERS)
+        r.nfilters = NF_Q_MAX_FILTERS;
+    const family *f = choose_family(&r);
+    return f != NULL ? f->name : NULL;
+}
+
 static void
 add_part(plan *p, const resolution *res, int64_t start, int64_t end)
 {

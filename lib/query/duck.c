@@ -488,3 +488,185 @@ nf_q_build_duckdb(const nf_q_request *req, const char *const *files, size_t nfil
     *sql = text;
     return NF_OK;
 }
+
+/* ---- raw files and hourly rollups (nf_q_build_duckdb_parts) ------------------------------ */
+
+/* Note 6. A mixed answer sums partial sums: each part aggregates its own rows exactly in
+ * HUGEINT (GROUP BY the key), the parts are joined by UNION ALL, and the outer query sums
+ * them and reduces modulo 2^64 once — note 2's reduction, so the value equals the raw-only
+ * one. A rollup stores each sum modulo 2^64 as a two's-complement long; summed as HUGEINT it
+ * is congruent to the true sum, which is all the final reduction needs. */
+
+#define HOUR 3600
+
+/* Spans: sorted, non-empty, inside [start, end); rollup ones hour-aligned. */
+static nf_status
+check_spans(const nf_q_request *req, const nf_q_span *s, size_t n, bool hourly,
+            const char *what, int64_t *total, nf_err *err)
+{
+    if (n > 0 && s == NULL)
+        return nf_err_set(err, NF_EINVAL, "%s: missing list of %zu spans", what, n);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].start >= s[i].end || s[i].start < req->start || s[i].end > req->end ||
+            (i > 0 && s[i].start < s[i - 1].end))
+            return nf_err_set(err, NF_EINVAL,
+                              "%s[%zu]: [%" PRId64 ", %" PRId64 ") is empty, outside [%" PRId64
+                              ", %" PRId64 ") or out of order",
+                              what, i, s[i].start, s[i].end, req->start, req->end);
+        if (hourly && (s[i].start % HOUR != 0 || s[i].end % HOUR != 0))
+            return nf_err_set(err, NF_EINVAL, "%s[%zu]: [%" PRId64 ", %" PRId64
+                              ") is not whole hours", what, i, s[i].start, s[i].end);
+        *total += s[i].end - s[i].start;
+    }
+    return NF_OK;
+}
+
+/* The part's rows: the spans on time column tcol (µs), then the filters. */
+static void
+put_part_where(FILE *f, const nf_q_request *req, const char *tcol, const nf_q_span *s, size_t n)
+{
+    fprintf(f, " WHERE (");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s(%s >= to_timestamp(%" PRId64 ") AND %s < to_timestamp(%" PRId64 "))",
+                i ? " OR " : "", tcol, s[i].start, tcol, s[i].end);
+    fprintf(f, ")");
+    put_filters(f, req);
+}
+
+static void
+put_file_list(FILE *f, const char *const *files, size_t n)
+{
+    fprintf(f, " FROM read_parquet([");
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? ", '" : "'", f);
+        for (const char *p = files[i]; *p; p++) {
+            if (*p == '\'')
+                fputc('\'', f);
+            fputc(*p, f);
+        }
+        fputc('\'', f);
+    }
+    fprintf(f, "], hive_partitioning = false)");
+}
+
+/* One part: key k (group column or bucket start t) and its exact partial sum p. */
+static void
+put_part(FILE *f, const nf_q_request *req, bool rollup, const char *const *files, size_t nfiles,
+         const nf_q_span *spans, size_t nspans)
+{
+    static const char *const raw_sum[][2] = {
+        [NF_Q_BYTES] = {"sum(CAST(\"bytes\" AS HUGEINT) * \"sampling_rate\")",
+                        "sum(CAST(\"bytes\" AS HUGEINT))"},
+        [NF_Q_PACKETS] = {"sum(CAST(\"packets\" AS HUGEINT) * \"sampling_rate\")",
+                          "sum(CAST(\"packets\" AS HUGEINT))"},
+        [NF_Q_FLOWS] = {"sum(CAST(\"sampling_rate\" AS HUGEINT))", "CAST(count(*) AS HUGEINT)"},
+    };
+    static const char *const rollup_sum[][2] = {
+        [NF_Q_BYTES] = {"sum(CAST(\"bytes_scaled\" AS HUGEINT))", "sum(CAST(\"bytes\" AS HUGEINT))"},
+        [NF_Q_PACKETS] = {"sum(CAST(\"packets_scaled\" AS HUGEINT))",
+                          "sum(CAST(\"packets\" AS HUGEINT))"},
+        [NF_Q_FLOWS] = {"sum(CAST(\"flows_scaled\" AS HUGEINT))",
+                        "sum(CAST(\"flows\" AS HUGEINT))"},
+    };
+    const char *tcol = rollup ? "\"ts\"" : "\"timestamp\"";
+    if (req->group_by == NF_Q_TIME)
+        fprintf(f, "SELECT epoch_us(%s) // 1000000 // %u * %u AS k, ", tcol, req->interval,
+                req->interval);
+    else
+        fprintf(f, "SELECT %s AS k, ", columns[req->group_by]);
+    fprintf(f, "%s AS p", (rollup ? rollup_sum : raw_sum)[req->metric][req->unscaled ? 1 : 0]);
+    put_file_list(f, files, nfiles);
+    put_part_where(f, req, tcol, spans, nspans);
+    fprintf(f, " GROUP BY k");
+}
+
+nf_status
+nf_q_build_duckdb_parts(const nf_q_request *req, const nf_q_cold_parts *parts, char **sql,
+                        nf_err *err)
+{
+    if (sql == NULL || parts == NULL)
+        return nf_err_set(err, NF_EINVAL, "%s: missing", sql == NULL ? "sql" : "parts");
+    nf_status st = q_check_request(req, err);
+    int64_t covered = 0;
+    if (st == NF_OK)
+        st = check_files(parts->raw_files, parts->nraw_files, err);
+    if (st == NF_OK)
+        st = check_files(parts->rollup_files, parts->nrollup_files, err);
+    if (st == NF_OK)
+        st = check_spans(req, parts->raw_spans, parts->nraw_spans, false, "raw_spans", &covered,
+                         err);
+    if (st == NF_OK)
+        st = check_spans(req, parts->rollup_spans, parts->nrollup_spans, true, "rollup_spans",
+                         &covered, err);
+    if (st != NF_OK)
+        return st;
+    /* Each list is sorted and inside [start, end): they are disjoint and cover it exactly
+     * when no raw span overlaps a rollup span and the lengths add up. */
+    for (size_t i = 0, j = 0; i < parts->nraw_spans && j < parts->nrollup_spans;) {
+        const nf_q_span *a = &parts->raw_spans[i], *b = &parts->rollup_spans[j];
+        if (a->start < b->end && b->start < a->end)
+            return nf_err_set(err, NF_EINVAL, "raw_spans[%zu] overlaps rollup_spans[%zu]", i, j);
+        if (a->end <= b->start)
+            i++;
+        else
+            j++;
+    }
+    if (covered != req->end - req->start)
+        return nf_err_set(err, NF_EINVAL, "spans cover %" PRId64 " s of [%" PRId64 ", %" PRId64
+                          ")", covered, req->start, req->end);
+    if (parts->nrollup_spans > 0 && nf_q_family_for(req) == NULL)
+        return nf_err_set(err, NF_EINVAL, "rollup_spans: no rollup family has every field of "
+                          "the request (or raw_only)");
+    if (parts->nrollup_spans > 0 && req->group_by == NF_Q_TIME && req->interval % HOUR != 0)
+        return nf_err_set(err, NF_EINVAL, "rollup_spans: interval %u is not a multiple of %d",
+                          req->interval, HOUR);
+
+    bool has_raw = parts->nraw_files > 0 && parts->nraw_spans > 0;
+    bool has_rollup = parts->nrollup_files > 0 && parts->nrollup_spans > 0;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        return nf_err_sys(err, NF_ENOMEM, errno, "query: open_memstream for the SQL");
+    bool series = req->group_by == NF_Q_TIME;
+    if (!has_raw && !has_rollup) {
+        fprintf(f, "SELECT CAST(NULL AS %s) AS %s, CAST(NULL AS UBIGINT) AS value WHERE false",
+                series ? "BIGINT" : "VARCHAR", series ? "ts" : "key");
+    } else {
+        bool addr = !series && q_field_get(req->group_by)->kind == Q_KIND_ADDR;
+        if (series)
+            fprintf(f, "SELECT ts, value FROM (\n SELECT k AS ts, ");
+        else
+            fprintf(f, "SELECT key, value FROM (\n SELECT %s AS key, v AS value, ",
+                    addr ? "k" : "CAST(k AS VARCHAR)");
+        if (!series) {
+            if (addr)
+                put_addr_key(f, "k");
+            else
+                fprintf(f, "k");
+            fprintf(f, " AS o FROM (\n  SELECT k, ");
+        }
+        fprintf(f, "CAST(((sum(p) %% " TWO64 ") + " TWO64 ") %% " TWO64 " AS UBIGINT) AS %s "
+                   "FROM (\n   ",
+                series ? "value" : "v");
+        if (has_raw)
+            put_part(f, req, false, parts->raw_files, parts->nraw_files, parts->raw_spans,
+                     parts->nraw_spans);
+        if (has_raw && has_rollup)
+            fprintf(f, "\n   UNION ALL\n   ");
+        if (has_rollup)
+            put_part(f, req, true, parts->rollup_files, parts->nrollup_files,
+                     parts->rollup_spans, parts->nrollup_spans);
+        if (series)
+            fprintf(f, "\n  ) GROUP BY k\n) ORDER BY ts");
+        else
+            fprintf(f, "\n  ) GROUP BY k\n )\n) ORDER BY value DESC, o LIMIT %u", req->limit);
+    }
+    bool bad = ferror(f) != 0;
+    if (fclose(f) != 0 || bad) {
+        free(text);
+        return nf_err_set(err, NF_ENOMEM, "query: out of memory building the DuckDB SQL");
+    }
+    *sql = text;
+    return NF_OK;
+}

@@ -106,6 +106,44 @@ nf_status nf_q_build(const nf_q_request *req, const char *db, char **sql, nf_err
 nf_status nf_q_build_duckdb(const nf_q_request *req, const char *const *files, size_t nfiles,
                             char **sql, nf_err *err);
 
+/* The rollup family lib/query would answer req from ("iface", "as", "dst_port", "src_addr",
+ * "dst_addr", "exporter_dst_port", "exporter_src_addr", "exporter_dst_addr"; static text):
+ * the first, fewest rows first, whose dims include every field req groups or filters by.
+ * NULL if none can, or req->raw_only. The cold tier's hourly rollups (lib/cold/rollup.h) use
+ * the same names. req is borrowed and need not be valid beyond its fields being in range. */
+const char *nf_q_family_for(const nf_q_request *req);
+
+/* A time range [start, end), epoch seconds. */
+typedef struct nf_q_span {
+    int64_t start, end;
+} nf_q_span;
+
+/* What the cold tier answers a request from when it mixes raw files and hourly rollups
+ * (lib/histq): the raw files answer the raw spans (row-level time filter), the rollup files
+ * of family nf_q_family_for(req) (lib/cold/rollup.h columns: ts, the dims, flows,
+ * flows_scaled, bytes, bytes_scaled, packets, packets_scaled) the rollup spans. All borrowed. */
+typedef struct nf_q_cold_parts {
+    const char *const *raw_files;
+    size_t nraw_files;
+    const nf_q_span *raw_spans;
+    size_t nraw_spans;
+    const char *const *rollup_files;
+    size_t nrollup_files;
+    const nf_q_span *rollup_spans;
+    size_t nrollup_spans;
+} nf_q_cold_parts;
+
+/* nf_q_build_duckdb over raw files and hourly rollup files: one SQL, UNION ALL of the parts'
+ * partial sums (exact, 128-bit) summed and reduced modulo 2^64 — the same rows, order and
+ * text as nf_q_build_duckdb gives over raw files holding the same flows. The spans (each
+ * list sorted, non-empty spans) must be disjoint and together cover exactly [start, end);
+ * rollup spans must start and end on whole hours, need a family (nf_q_family_for not NULL)
+ * and, for a time series, an interval that is a multiple of 3600. NF_EINVAL naming the part
+ * for anything else, and for everything nf_q_build_duckdb refuses; NF_ENOMEM. *sql is
+ * malloc'd, the caller frees it. */
+nf_status nf_q_build_duckdb_parts(const nf_q_request *req, const nf_q_cold_parts *parts,
+                                  char **sql, nf_err *err);
+
 /* Text bounds of an address filter, for pruning data files by the min/max statistics of a
  * text address column: every address in f's range [lo, hi] has a text form t (as
  * nf_addr_format writes it) with lo <= t <= hi, compared as unsigned bytes, for one of the
