@@ -170,7 +170,8 @@ updates_for(nf_pq_append *a, const nf_ice_table *base, int64_t seq, const char *
     snprintf(v[0], 32, "%zu", a->nfiles);
     snprintf(v[1], 32, "%" PRId64, recs);
     snprintf(v[2], 32, "%" PRId64, bytes);
-    snprintf(v[3], 32, "%" PRId64, summary_num(base, parent, "total-data-files") + (int64_t)a->nfiles);
+    snprintf(v[3], 32, "%" PRId64,
+             summary_num(base, parent, "total-data-files") + (int64_t)a->nfiles);
     snprintf(v[4], 32, "%" PRId64, summary_num(base, parent, "total-records") + recs);
     snprintf(v[5], 32, "%" PRId64, summary_num(base, parent, "total-files-size") + bytes);
     snprintf(v[6], 32, "%" PRIu64, nf_seqset_max(committed));

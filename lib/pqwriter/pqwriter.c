@@ -60,7 +60,7 @@ typedef struct stats {
     atomic_uint_fast64_t maintenance_runs;
     atomic_uint_fast64_t maintenance_failures;
     atomic_uint_fast64_t held_records;     /* gauge */
-    atomic_uint_fast64_t last_commit_ms;   /* gauge: duration of the last commit (files + catalog) */
+    atomic_uint_fast64_t last_commit_ms;   /* gauge: last batch's files + commit, ms */
     atomic_uint_fast64_t last_committed_seq; /* gauge */
     atomic_int nats_up, catalog_up;        /* gauges */
 } stats;
@@ -95,6 +95,7 @@ struct nf_pqwriter {
     nf_seqset app_seqs;
     nf_ice_datafile *files;
     size_t nfiles;
+    uint64_t flush_started_ms; /* when the pending batch's files began to be written */
 
     uint64_t next_maintenance_ms;
     nf_backoff backoff;
@@ -468,7 +469,7 @@ pending_clear(nf_pqwriter *w)
 
 /* The commit of the files in hand went through: ack everything held. */
 static void
-committed(nf_pqwriter *w, uint64_t t0)
+committed(nf_pqwriter *w)
 {
     uint64_t recs = 0, bytes = 0;
     for (size_t i = 0; i < w->nfiles; i++) {
@@ -494,7 +495,7 @@ committed(nf_pqwriter *w, uint64_t t0)
     atomic_fetch_add(&w->st.files_written, w->nfiles);
     atomic_fetch_add(&w->st.bytes_written, bytes);
     atomic_fetch_add(&w->st.messages_acked, acked);
-    atomic_store(&w->st.last_commit_ms, nf_mono_ms() - t0);
+    atomic_store(&w->st.last_commit_ms, nf_mono_ms() - w->flush_started_ms);
     nf_err err = {0};
     if (nf_pq_committed(w->table, w->cfg->stream, &w->committed, &err) != NF_OK)
         warn_rl(&w->rl_cat, "table state after commit", err.msg);
@@ -511,12 +512,11 @@ committed(nf_pqwriter *w, uint64_t t0)
 static bool
 retry_pending(nf_pqwriter *w)
 {
-    uint64_t t0 = nf_mono_ms();
     nf_seqset overlap = {0};
     nf_err err = {0};
     nf_status st = nf_pq_append_commit(w->cat, &w->app, &w->table, &overlap, &err);
     if (st == NF_OK) {
-        committed(w, t0);
+        committed(w);
         nf_seqset_clear(&overlap);
         return true;
     }
@@ -566,7 +566,7 @@ flush(nf_pqwriter *w)
         batch_reset(w);
         return;
     }
-    uint64_t t0 = nf_mono_ms();
+    w->flush_started_ms = nf_mono_ms();
     const char **agents = malloc(w->nflows * sizeof(*agents));
     nf_err err = {0};
     if (agents == NULL) {
@@ -602,7 +602,6 @@ flush(nf_pqwriter *w)
                             .settled = &w->settled,
                             .ack_floor = floor};
     w->pending = true;
-    (void)t0;
     retry_pending(w);
 }
 
@@ -827,7 +826,8 @@ nf_pqwriter_render_metrics(void *ctx, nf_metrics *m)
 {
     nf_pqwriter *w = ctx;
     stats *s = &w->st;
-#define C(name, field, help) nf_metrics_counter(m, "serviceradar_netflow_parquet_" name, help, atomic_load(&s->field))
+#define C(name, field, help)                                                                    \
+    nf_metrics_counter(m, "serviceradar_netflow_parquet_" name, help, atomic_load(&s->field))
     C("messages_total", messages, "FlowBatch messages fetched from JetStream");
     C("records_total", records, "flow records in decoded messages");
     C("redeliveries_total", redeliveries, "messages fetched again (num_delivered > 1)");
@@ -853,8 +853,8 @@ nf_pqwriter_render_metrics(void *ctx, nf_metrics *m)
     C("maintenance_runs_total", maintenance_runs, "maintenance passes");
     C("maintenance_failures_total", maintenance_failures, "maintenance passes that failed");
 #undef C
-    nf_metrics_gauge(m, "serviceradar_netflow_parquet_held_records", "records held for the next commit",
-                     (double)atomic_load(&s->held_records));
+    nf_metrics_gauge(m, "serviceradar_netflow_parquet_held_records",
+                     "records held for the next commit", (double)atomic_load(&s->held_records));
     nf_metrics_gauge(m, "serviceradar_netflow_parquet_last_commit_ms",
                      "duration of the last commit (files and catalog)",
                      (double)atomic_load(&s->last_commit_ms));
