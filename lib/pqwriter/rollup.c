@@ -8,7 +8,8 @@
  *        ├─► per family: load (create) the rollup table, read its day list
  *        │
  *        ├─► per closed day with any stale family (recorded count != raw count):
- *        │     per stale family: COPY (hourly GROUP BY over read_parquet(the day's files))
+ *        │     per stale family: COPY (hourly GROUP BY over read_parquet(the day's files),
+ *        │       ORDER BY ts)
  *        │       → <rollup>/data/ts_day=YYYY-MM-DD/.tmp-<uuid>.parquet, statistics read back,
  *        │       sum(flows) must equal the raw count, fsync, rename, fsync the directory
  *        │     per stale family: commit (day replaced, days raw no longer has dropped)
@@ -399,7 +400,10 @@ copy_sql(const nf_cold_rollup *fam, const rawday *d, const char *tmp, char **sql
             fputs(", ", f);
         put_quoted(f, d->paths[i]);
     }
-    fputs("], hive_partitioning = false) GROUP BY ALL) ORDER BY ALL) TO ", f);
+    /* ORDER BY ts (the table's sort order), not every column: on a day of 10 M flows with
+     * near-unique addresses (9 M rollup rows) sorting by all columns doubled the time
+     * (24 s vs 12 s for src_addr on 2 cores). */
+    fputs("], hive_partitioning = false) GROUP BY ALL) ORDER BY ts) TO ", f);
     put_quoted(f, tmp);
     fprintf(f,
             " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL %d, ROW_GROUP_SIZE %d, "
