@@ -849,13 +849,14 @@ test_status_name_every_value(void **state)
     assert_string_equal(nf_status_name(NF_ENOTFOUND), "ENOTFOUND");
     assert_string_equal(nf_status_name(NF_EUPSTREAM), "EUPSTREAM");
     assert_string_equal(nf_status_name(NF_EINTERNAL), "EINTERNAL");
+    assert_string_equal(nf_status_name(NF_ECONFLICT), "ECONFLICT");
 }
 
 static void
 test_status_name_out_of_range(void **state)
 {
     (void)state;
-    assert_string_equal(nf_status_name((nf_status)(NF_EINTERNAL + 1)), "EUNKNOWN");
+    assert_string_equal(nf_status_name((nf_status)(NF_ECONFLICT + 1)), "EUNKNOWN");
     assert_string_equal(nf_status_name((nf_status)1000), "EUNKNOWN");
     assert_string_equal(nf_status_name((nf_status)-1), "EUNKNOWN");
 }
