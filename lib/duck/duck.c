@@ -12,6 +12,7 @@
  */
 #include "duck.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,4 +247,19 @@ nf_duck_quote(char *buf, size_t cap, size_t *len, const char *s, const char *wha
     return NF_OK;
 too_long:
     return nf_err_set(err, NF_EINVAL, "%s: SQL text longer than %zu bytes", what, cap);
+}
+
+nf_status
+nf_duck_sql_add(char *buf, size_t cap, size_t *len, nf_err *err, const char *fmt, ...)
+{
+    if (*len >= cap)
+        return nf_err_set(err, NF_EINVAL, "SQL statement longer than %zu bytes", cap);
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= cap - *len)
+        return nf_err_set(err, NF_EINVAL, "SQL statement longer than %zu bytes", cap);
+    *len += (size_t)k;
+    return NF_OK;
 }

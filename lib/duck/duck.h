@@ -75,4 +75,9 @@ duckdb_connection nf_duck_connection(nf_duck *d);
 nf_status nf_duck_quote(char *buf, size_t cap, size_t *len, const char *s, const char *what,
                         nf_err *err);
 
+/* Appends printf text to buf (cap bytes, NUL-terminated, at *len), for building a statement
+ * piece by piece. NF_EINVAL if it does not fit (buf's text is then cut, *len unchanged). */
+nf_status nf_duck_sql_add(char *buf, size_t cap, size_t *len, nf_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 #endif

@@ -9,9 +9,9 @@
  *   3. copy:   COPY (SELECT * FROM stage) — insertion order is kept — TO
  *              <daydir>/.tmp-<uuid>/ with FIELD_IDS from lib/cold and FILE_SIZE_BYTES, so
  *              DuckDB splits a huge partition itself; RETURN_STATS lists the files written.
- *   4. describe: each file is read back by DuckDB (one aggregate over all columns: count,
- *              min, max) for exact bounds of what is really in the file, plus
- *              parquet_metadata for compressed column sizes; the rows must lie in the day.
+ *   4. describe: each file is read back by nf_pqstats_read (pqstats.h: one aggregate over
+ *              all columns, then parquet_metadata for compressed column sizes) for exact
+ *              bounds of what is really in the file; the rows must lie in the day.
  *   5. publish: fsync the file, rename it to <daydir>/<uuid>.parquet, fsync the directory.
  * Compaction (nf_flowfile_rewrite) is steps 3–5 with read_parquet() ... ORDER BY
  * NF_FLOWFILE_ORDER_BY as the source (addresses in text order there: SQL has only the text).
@@ -42,6 +42,7 @@
 
 #include "base/addr.h"
 #include "cold/table.h"
+#include "pqstats.h"
 
 #define STAGE "nf_flowfile_stage"
 /* zstd level, measured with bench/flowfile_bench.c on 2 M flowgen flows: level 3 10.84,
@@ -83,16 +84,6 @@ typedef struct outset {
     size_t n, cap;
 } outset;
 
-static void
-datafile_clear(nf_ice_datafile *f)
-{
-    /* Inline rather than nf_ice_datafile_clear: nf_iceberg_format is not linked here. */
-    free(f->path);
-    free(f->cols);
-    f->path = NULL;
-    f->cols = NULL;
-}
-
 /* Removes the published files of o and frees o's contents. */
 static void
 outset_discard(outset *o)
@@ -100,7 +91,7 @@ outset_discard(outset *o)
     for (size_t i = 0; i < o->n; i++) {
         if (o->files[i].path != NULL && strncmp(o->files[i].path, "file://", 7) == 0)
             unlink(o->files[i].path + 7);
-        datafile_clear(&o->files[i]);
+        nf_ice_datafile_clear(&o->files[i]);
     }
     free(o->files);
     o->files = NULL;
@@ -220,167 +211,40 @@ remove_tree(const char *dir)
     rmdir(dir);
 }
 
-/* Appends printf text to sql (SQL_MAX bytes at *len). */
-static nf_status __attribute__((format(printf, 4, 5)))
-sql_add(char *sql, size_t *len, nf_err *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(sql + *len, SQL_MAX - *len, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= SQL_MAX - *len)
-        return nf_err_set(err, NF_EINVAL, "SQL statement longer than %d bytes", SQL_MAX);
-    *len += (size_t)k;
-    return NF_OK;
-}
-
 /* ---- statistics --------------------------------------------------------------------------- */
 
-static void
-put_le(uint8_t *out, uint64_t v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* Iceberg string bounds (iceberg.h): the lower bound a prefix of at most NF_ICE_BOUND_MAX
- * bytes; the upper bound the same prefix with its last byte below 0xff incremented (bytes
- * after it dropped), or none if every byte is 0xff. Exact when the text fits. */
-static void
-bound_string(nf_ice_colstat *st, const char *lo, const char *hi)
-{
-    size_t n = strlen(lo);
-    if (n > NF_ICE_BOUND_MAX)
-        n = NF_ICE_BOUND_MAX;
-    memcpy(st->lower, lo, n);
-    st->lower_len = (uint8_t)n;
-    n = strlen(hi);
-    if (n <= NF_ICE_BOUND_MAX) {
-        memcpy(st->upper, hi, n);
-        st->upper_len = (uint8_t)n;
-        return;
-    }
-    n = NF_ICE_BOUND_MAX;
-    memcpy(st->upper, hi, n);
-    while (n > 0 && st->upper[n - 1] == 0xff)
-        n--;
-    if (n > 0)
-        st->upper[n - 1]++;
-    st->upper_len = (uint8_t)n;
-}
-
-/* Fills f's record_count and cols[] from the Parquet file at path (read by DuckDB) and checks
- * every row is in day `day`. */
+/* Fills f's record_count and cols[] (nf_pqstats_read over lib/cold's columns, in id order)
+ * from the Parquet file at path and checks every row is in day `day`. */
 static nf_status
 describe(nf_duck *d, const char *path, int32_t day, nf_ice_datafile *f, nf_err *err)
 {
-    char sql[SQL_MAX];
-    size_t len = 0;
-    nf_status st = sql_add(sql, &len, err, "SELECT count(*)");
-    for (size_t i = 0; st == NF_OK && i < NF_COLD_NCOLUMNS; i++) {
-        const nf_cold_column *c = &nf_cold_columns[i];
-        const char *fn = c->type == NF_ICE_TIMESTAMPTZ ? "epoch_us" : "";
-        st = sql_add(sql, &len, err, ", count(\"%s\"), min(%s(\"%s\")), max(%s(\"%s\"))", c->name,
-                     fn, c->name, fn, c->name);
-    }
-    if (st == NF_OK)
-        st = sql_add(sql, &len, err, " FROM read_parquet(");
-    if (st == NF_OK)
-        st = nf_duck_quote(sql, sizeof(sql), &len, path, path, err);
-    if (st == NF_OK)
-        st = sql_add(sql, &len, err, ")");
+    int64_t rows = 0;
+    nf_ice_colstat *cols = NULL;
+    nf_status st =
+        nf_pqstats_read(d, path, nf_cold_columns, NF_COLD_NCOLUMNS, &rows, &cols, err);
     if (st != NF_OK)
         return st;
-
-    nf_duck_result *r = NULL;
-    if ((st = nf_duck_query(d, sql, &r, err)) != NF_OK)
-        return st;
-    f->cols = calloc(NF_COLD_NCOLUMNS, sizeof(*f->cols));
-    if (f->cols == NULL) {
-        st = nf_err_set(err, NF_ENOMEM, "%s: out of memory for statistics", path);
-        goto done;
-    }
-    f->ncols = NF_COLD_NCOLUMNS;
-    if (nf_duck_result_rows(r) != 1) {
-        st = nf_err_set(err, NF_EINTERNAL, "%s: statistics query gave no row", path);
-        goto done;
-    }
-    int64_t rows = nf_duck_result_int64(r, 0, 0);
     f->record_count = rows;
-    for (size_t i = 0; i < NF_COLD_NCOLUMNS; i++) {
-        const nf_cold_column *c = &nf_cold_columns[i];
-        nf_ice_colstat *cs = &f->cols[i];
-        size_t k = 1 + 3 * i;
-        int64_t nonnull = nf_duck_result_int64(r, 0, k);
-        cs->field_id = c->id;
-        cs->column_size = -1;
-        cs->value_count = rows;
-        cs->null_count = rows - nonnull;
-        if (nonnull == 0)
-            continue;
-        switch (c->type) {
-        case NF_ICE_INT:
-        case NF_ICE_DATE:
-            put_le(cs->lower, (uint32_t)(int32_t)nf_duck_result_int64(r, 0, k + 1), 4);
-            put_le(cs->upper, (uint32_t)(int32_t)nf_duck_result_int64(r, 0, k + 2), 4);
-            cs->lower_len = cs->upper_len = 4;
-            break;
-        case NF_ICE_LONG:
-        case NF_ICE_TIMESTAMPTZ:
-            put_le(cs->lower, (uint64_t)nf_duck_result_int64(r, 0, k + 1), 8);
-            put_le(cs->upper, (uint64_t)nf_duck_result_int64(r, 0, k + 2), 8);
-            cs->lower_len = cs->upper_len = 8;
-            break;
-        case NF_ICE_STRING: {
-            const char *lo = nf_duck_result_text(r, 0, k + 1);
-            const char *hi = nf_duck_result_text(r, 0, k + 2);
-            if (lo == NULL || hi == NULL) {
-                st = nf_err_set(err, NF_ENOMEM, "%s: out of memory reading bounds of %s", path,
-                                c->name);
-                goto done;
-            }
-            bound_string(cs, lo, hi);
-            break;
-        }
-        default:
-            break;
-        }
-        if (c->id == NF_COLD_TIMESTAMP) {
-            int64_t lo = nf_duck_result_int64(r, 0, k + 1), hi = nf_duck_result_int64(r, 0, k + 2);
-            int64_t first = (int64_t)day * 86400000000LL, end = first + 86400000000LL;
-            if (nonnull != rows || lo < first || hi >= end) {
-                st = nf_err_set(err, NF_EINVAL,
-                                "%s: rows outside partition day %" PRId32 " (timestamp %" PRId64
-                                "..%" PRId64 " us, %" PRId64 " nulls)",
-                                path, day, lo, hi, rows - nonnull);
-                goto done;
-            }
-        }
+    f->cols = cols;
+    f->ncols = NF_COLD_NCOLUMNS;
+    /* The partition check, on the timestamp bounds (µs, little-endian); a column with no
+     * bounds holds no values to check. */
+    const nf_ice_colstat *ts = &cols[NF_COLD_TIMESTAMP - 1];
+    if (ts->lower_len != 8 || ts->upper_len != 8)
+        return NF_OK;
+    uint64_t ulo = 0, uhi = 0;
+    for (int i = 7; i >= 0; i--) {
+        ulo = ulo << 8 | ts->lower[i];
+        uhi = uhi << 8 | ts->upper[i];
     }
-    nf_duck_result_free(r);
-    r = NULL;
-
-    /* Compressed bytes per column over all row groups. */
-    len = 0;
-    st = sql_add(sql, &len, err,
-                 "SELECT path_in_schema, sum(total_compressed_size)::BIGINT FROM parquet_metadata(");
-    if (st == NF_OK)
-        st = nf_duck_quote(sql, sizeof(sql), &len, path, path, err);
-    if (st == NF_OK)
-        st = sql_add(sql, &len, err, ") GROUP BY ALL");
-    if (st == NF_OK)
-        st = nf_duck_query(d, sql, &r, err);
-    if (st != NF_OK)
-        goto done;
-    for (size_t row = 0; row < nf_duck_result_rows(r); row++) {
-        const char *name = nf_duck_result_text(r, row, 0);
-        const nf_cold_column *c = name != NULL ? nf_cold_column_named(name) : NULL;
-        if (c != NULL)
-            f->cols[c->id - 1].column_size = nf_duck_result_int64(r, row, 1);
-    }
-done:
-    nf_duck_result_free(r);
-    return st;
+    int64_t lo = (int64_t)ulo, hi = (int64_t)uhi;
+    int64_t first = (int64_t)day * 86400000000LL, end = first + 86400000000LL;
+    if (ts->null_count != 0 || lo < first || hi >= end)
+        return nf_err_set(err, NF_EINVAL,
+                          "%s: rows outside partition day %" PRId32 " (timestamp %" PRId64
+                          "..%" PRId64 " us, %" PRId64 " nulls)",
+                          path, day, lo, hi, ts->null_count);
+    return NF_OK;
 }
 
 /* ---- COPY out and publish ----------------------------------------------------------------- */
@@ -422,17 +286,18 @@ copy_out(nf_duck *d, const char *select, const char *base, int32_t day, outset *
     size_t tlen = 0;
     st = nf_duck_quote(tail, SQL_MAX, &tlen, tmpdir, tmpdir, err);
     if (st == NF_OK)
-        st = sql_add(tail, &tlen, err,
-                     " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL %d, ROW_GROUP_SIZE %d,"
-                     " FILE_SIZE_BYTES '%s', ROW_GROUPS_PER_FILE %d, RETURN_STATS true,"
-                     " OVERWRITE_OR_IGNORE true" NF_FLOWFILE_EXTRA_OPTIONS ", FIELD_IDS {",
-                     NF_FLOWFILE_ZSTD_LEVEL, NF_FLOWFILE_ROW_GROUP_ROWS, NF_FLOWFILE_MAX_BYTES,
-                     NF_FLOWFILE_MAX_ROWS / NF_FLOWFILE_ROW_GROUP_ROWS);
+        st = nf_duck_sql_add(
+            tail, SQL_MAX, &tlen, err,
+            " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL %d, ROW_GROUP_SIZE %d,"
+            " FILE_SIZE_BYTES '%s', ROW_GROUPS_PER_FILE %d, RETURN_STATS true,"
+            " OVERWRITE_OR_IGNORE true" NF_FLOWFILE_EXTRA_OPTIONS ", FIELD_IDS {",
+            NF_FLOWFILE_ZSTD_LEVEL, NF_FLOWFILE_ROW_GROUP_ROWS, NF_FLOWFILE_MAX_BYTES,
+            NF_FLOWFILE_MAX_ROWS / NF_FLOWFILE_ROW_GROUP_ROWS);
     for (size_t i = 0; st == NF_OK && i < NF_COLD_NCOLUMNS; i++)
-        st = sql_add(tail, &tlen, err, "%s\"%s\": %d", i ? ", " : "", nf_cold_columns[i].name,
-                     (int)nf_cold_columns[i].id);
+        st = nf_duck_sql_add(tail, SQL_MAX, &tlen, err, "%s\"%s\": %d", i ? ", " : "",
+                             nf_cold_columns[i].name, (int)nf_cold_columns[i].id);
     if (st == NF_OK)
-        st = sql_add(tail, &tlen, err, "})");
+        st = nf_duck_sql_add(tail, SQL_MAX, &tlen, err, "})");
     if (st == NF_OK)
         st = nf_duck_query(d, sql, &r, err);
     if (st != NF_OK)
@@ -467,25 +332,25 @@ copy_out(nf_duck *d, const char *select, const char *base, int32_t day, outset *
         if ((st = describe(d, tmpfile, day, &f, err)) != NF_OK ||
             (st = sync_path(tmpfile, false, &f.file_size, err)) != NF_OK ||
             (st = uuid4(id, err)) != NF_OK) {
-            datafile_clear(&f);
+            nf_ice_datafile_clear(&f);
             goto done;
         }
         if (snprintf(final, sizeof(final), "%s/%s.parquet", daydir, id) >= (int)sizeof(final)) {
-            datafile_clear(&f);
+            nf_ice_datafile_clear(&f);
             st = nf_err_set(err, NF_EINVAL, "%s: path too long", daydir);
             goto done;
         }
         size_t ulen = strlen(final) + 8;
         f.path = malloc(ulen);
         if (f.path == NULL) {
-            datafile_clear(&f);
+            nf_ice_datafile_clear(&f);
             st = nf_err_set(err, NF_ENOMEM, "%s: out of memory", final);
             goto done;
         }
         snprintf(f.path, ulen, "file://%s", final);
         if (rename(tmpfile, final) != 0) {
             st = nf_err_sys(err, NF_EIO, errno, "rename %s to %s", tmpfile, final);
-            datafile_clear(&f);
+            nf_ice_datafile_clear(&f);
             goto done;
         }
         o->files[o->n++] = f;
@@ -652,12 +517,13 @@ create_stage(nf_duck *d, nf_err *err)
 {
     char sql[SQL_MAX];
     size_t len = 0;
-    nf_status st = sql_add(sql, &len, err, "CREATE OR REPLACE TEMP TABLE " STAGE " (");
+    nf_status st =
+        nf_duck_sql_add(sql, SQL_MAX, &len, err, "CREATE OR REPLACE TEMP TABLE " STAGE " (");
     for (size_t i = 0; st == NF_OK && i < NF_COLD_NCOLUMNS; i++)
-        st = sql_add(sql, &len, err, "%s\"%s\" %s", i ? ", " : "", nf_cold_columns[i].name,
-                     nf_cold_columns[i].duckdb);
+        st = nf_duck_sql_add(sql, SQL_MAX, &len, err, "%s\"%s\" %s", i ? ", " : "",
+                             nf_cold_columns[i].name, nf_cold_columns[i].duckdb);
     if (st == NF_OK)
-        st = sql_add(sql, &len, err, ")");
+        st = nf_duck_sql_add(sql, SQL_MAX, &len, err, ")");
     return st == NF_OK ? nf_duck_exec(d, sql, err) : st;
 }
 

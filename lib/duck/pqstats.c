@@ -2,12 +2,12 @@
  *
  * One aggregate query: count(*) and, per column, count(col), min(col), max(col) (timestamps
  * through epoch_us so they read as µs integers), then parquet_metadata() summed per column
- * path for compressed sizes. Bounds are encoded here (little-endian numbers, truncated
- * strings) so that nf_duck does not depend on the Iceberg format library.
+ * path for compressed sizes. Bounds are encoded by lib/iceberg (nf_ice_bound_*: little-endian
+ * numbers, strings truncated on UTF-8 character boundaries), so nf_duck links
+ * nf_iceberg_format (which depends on nf_base only: no cycle).
  */
 #include "pqstats.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,51 +15,6 @@
 /* Longest statement: 64 columns × ~100 bytes plus a quoted path of PATH_MAX. */
 #define SQL_MAX 16384
 #define MAX_COLS 64
-
-static nf_status __attribute__((format(printf, 4, 5)))
-sql_add(char *sql, size_t *len, nf_err *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(sql + *len, SQL_MAX - *len, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= SQL_MAX - *len)
-        return nf_err_set(err, NF_EINVAL, "statistics query longer than %d bytes", SQL_MAX);
-    *len += (size_t)k;
-    return NF_OK;
-}
-
-static void
-put_le(uint8_t *out, uint64_t v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* iceberg.h's string bounds: lower = prefix of at most NF_ICE_BOUND_MAX bytes; upper = that
- * prefix with its last byte below 0xff incremented (none if all are 0xff). */
-static void
-bound_string(nf_ice_colstat *st, const char *lo, const char *hi)
-{
-    size_t n = strlen(lo);
-    if (n > NF_ICE_BOUND_MAX)
-        n = NF_ICE_BOUND_MAX;
-    memcpy(st->lower, lo, n);
-    st->lower_len = (uint8_t)n;
-    n = strlen(hi);
-    if (n <= NF_ICE_BOUND_MAX) {
-        memcpy(st->upper, hi, n);
-        st->upper_len = (uint8_t)n;
-        return;
-    }
-    n = NF_ICE_BOUND_MAX;
-    memcpy(st->upper, hi, n);
-    while (n > 0 && st->upper[n - 1] == 0xff)
-        n--;
-    if (n > 0)
-        st->upper[n - 1]++;
-    st->upper_len = (uint8_t)n;
-}
 
 /* A column name safe to write as a quoted identifier: no '"', no control characters. */
 static bool
@@ -96,18 +51,19 @@ nf_pqstats_read(nf_duck *d, const char *path, const nf_cold_column *cols, size_t
         goto done;
     }
     size_t len = 0;
-    st = sql_add(sql, &len, err, "SELECT count(*)");
+    st = nf_duck_sql_add(sql, SQL_MAX, &len, err, "SELECT count(*)");
     for (size_t i = 0; st == NF_OK && i < ncols; i++) {
         const char *fn = cols[i].type == NF_ICE_TIMESTAMPTZ ? "epoch_us" : "";
-        st = sql_add(sql, &len, err, ", count(\"%s\"), min(%s(\"%s\")), max(%s(\"%s\"))",
-                     cols[i].name, fn, cols[i].name, fn, cols[i].name);
+        st = nf_duck_sql_add(sql, SQL_MAX, &len, err,
+                             ", count(\"%s\"), min(%s(\"%s\")), max(%s(\"%s\"))", cols[i].name,
+                             fn, cols[i].name, fn, cols[i].name);
     }
     if (st == NF_OK)
-        st = sql_add(sql, &len, err, " FROM read_parquet(");
+        st = nf_duck_sql_add(sql, SQL_MAX, &len, err, " FROM read_parquet(");
     if (st == NF_OK)
         st = nf_duck_quote(sql, SQL_MAX, &len, path, path, err);
     if (st == NF_OK)
-        st = sql_add(sql, &len, err, ")");
+        st = nf_duck_sql_add(sql, SQL_MAX, &len, err, ")");
     if (st == NF_OK)
         st = nf_duck_query(d, sql, &r, err);
     if (st != NF_OK)
@@ -130,15 +86,15 @@ nf_pqstats_read(nf_duck *d, const char *path, const nf_cold_column *cols, size_t
         switch (cols[i].type) {
         case NF_ICE_INT:
         case NF_ICE_DATE:
-            put_le(c->lower, (uint32_t)(int32_t)nf_duck_result_int64(r, 0, k + 1), 4);
-            put_le(c->upper, (uint32_t)(int32_t)nf_duck_result_int64(r, 0, k + 2), 4);
-            c->lower_len = c->upper_len = 4;
+            c->lower_len = (uint8_t)nf_ice_bound_int((int32_t)nf_duck_result_int64(r, 0, k + 1),
+                                                     c->lower);
+            c->upper_len = (uint8_t)nf_ice_bound_int((int32_t)nf_duck_result_int64(r, 0, k + 2),
+                                                     c->upper);
             break;
         case NF_ICE_LONG:
         case NF_ICE_TIMESTAMPTZ:
-            put_le(c->lower, (uint64_t)nf_duck_result_int64(r, 0, k + 1), 8);
-            put_le(c->upper, (uint64_t)nf_duck_result_int64(r, 0, k + 2), 8);
-            c->lower_len = c->upper_len = 8;
+            c->lower_len = (uint8_t)nf_ice_bound_long(nf_duck_result_int64(r, 0, k + 1), c->lower);
+            c->upper_len = (uint8_t)nf_ice_bound_long(nf_duck_result_int64(r, 0, k + 2), c->upper);
             break;
         case NF_ICE_STRING: {
             const char *lo = nf_duck_result_text(r, 0, k + 1);
@@ -147,7 +103,8 @@ nf_pqstats_read(nf_duck *d, const char *path, const nf_cold_column *cols, size_t
                 st = nf_err_set(err, NF_ENOMEM, "%s: bounds of %s", path, cols[i].name);
                 goto done;
             }
-            bound_string(c, lo, hi);
+            nf_ice_bound_string_lower(c, lo, strlen(lo));
+            nf_ice_bound_string_upper(c, hi, strlen(hi));
             break;
         }
         default: /* BINARY: no bounds written (they would need the raw bytes) */
@@ -158,12 +115,13 @@ nf_pqstats_read(nf_duck *d, const char *path, const nf_cold_column *cols, size_t
     r = NULL;
 
     len = 0;
-    st = sql_add(sql, &len, err,
-                 "SELECT path_in_schema, sum(total_compressed_size)::BIGINT FROM parquet_metadata(");
+    st = nf_duck_sql_add(
+        sql, SQL_MAX, &len, err,
+        "SELECT path_in_schema, sum(total_compressed_size)::BIGINT FROM parquet_metadata(");
     if (st == NF_OK)
         st = nf_duck_quote(sql, SQL_MAX, &len, path, path, err);
     if (st == NF_OK)
-        st = sql_add(sql, &len, err, ") GROUP BY ALL");
+        st = nf_duck_sql_add(sql, SQL_MAX, &len, err, ") GROUP BY ALL");
     if (st == NF_OK)
         st = nf_duck_query(d, sql, &r, err);
     if (st != NF_OK)

@@ -7,8 +7,8 @@
  * then parquet_metadata() for the compressed sizes. Any Parquet file DuckDB reads will do;
  * columns are matched by name.
  *
- * Used by the rollup maintenance (lib/pqwriter/rollup.c); flowfile.c's describe() does the
- * same for the raw table's 24 columns and could call this.
+ * Used for the raw table's files (lib/duck/flowfile.c, which adds its partition-day check)
+ * and the rollup maintenance (lib/pqwriter/rollup.c).
  *
  * Thread safety: as the nf_duck used (one call at a time per nf_duck).
  */
