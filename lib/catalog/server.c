@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "../base/addr.h"
+#include "../base/files.h"
 #include "../config/config.h"
 #include "../iceberg/iceberg.h"
 #include "store.h"
@@ -341,31 +342,6 @@ load_metadata(const char *uri, char **text, json_t **json, nf_err *err)
         free(buf);
     *json = j;
     return NF_OK;
-}
-
-/* mkdir -p of a local path (0755). */
-static nf_status
-mkdir_p(const char *path, nf_err *err)
-{
-    char *p = strdup(path);
-    if (p == NULL)
-        return nf_err_set(err, NF_ENOMEM, "mkdir %s", path);
-    nf_status rc = NF_OK;
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char c = *s;
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            rc = nf_err_sys(err, NF_EIO, errno, "cannot create directory %s", p);
-            break;
-        }
-        *s = c;
-        if (c == '\0')
-            break;
-    }
-    free(p);
-    return rc;
 }
 
 /* {"metadata-location": loc, "metadata": meta (consumed), "config": {}} */
@@ -696,7 +672,7 @@ create_table(request *q, answer *a)
     if (st == NF_OK && (json = nf_ice_table_json(t)) == NULL)
         st = nf_err_set(&e, NF_ENOMEM, "table %s.%s: metadata text", q->ns, name);
     if (st == NF_OK)
-        st = mkdir_p(mdir, &e);
+        st = nf_mkdirs(mdir, &e);
     int64_t first = 1, version = 0;
     if (st == NF_OK) {
         /* A table dropped earlier at this location left its files: continue its numbering
@@ -792,7 +768,7 @@ commit_locked(request *q, const char *reqs, const char *upds, char **new_uri, ch
             st = nf_err_set(e, NF_ENOMEM, "out of memory");
         } else {
             snprintf(mdir, n, "%s/metadata", dir);
-            st = mkdir_p(mdir, e); /* set-location may have moved the table */
+            st = nf_mkdirs(mdir, e); /* set-location may have moved the table */
             free(mdir);
         }
     }

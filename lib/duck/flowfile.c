@@ -27,20 +27,18 @@
  */
 #include "flowfile.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/addr.h"
+#include "base/files.h"
 #include "cold/table.h"
 #include "pqstats.h"
 
@@ -123,94 +121,6 @@ uri_to_path(const char *uri, char **out, nf_err *err)
     return NF_OK;
 }
 
-/* mkdir -p path (a writable copy is made). */
-static nf_status
-mkdirs(const char *path, nf_err *err)
-{
-    char buf[PATH_MAX];
-    size_t len = strlen(path);
-    if (len >= sizeof(buf))
-        return nf_err_set(err, NF_EINVAL, "%s: path too long", path);
-    memcpy(buf, path, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char c = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return nf_err_sys(err, NF_EIO, errno, "mkdir %s", buf);
-        buf[i] = c;
-    }
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return nf_err_sys(err, NF_EIO, errno, "stat %s", path);
-    if (!S_ISDIR(sb.st_mode))
-        return nf_err_set(err, NF_EIO, "%s: not a directory", path);
-    return NF_OK;
-}
-
-/* A random (version 4) UUID as 36 characters plus NUL. */
-static nf_status
-uuid4(char out[37], nf_err *err)
-{
-    uint8_t b[16];
-    size_t got = 0;
-    while (got < sizeof(b)) {
-        ssize_t r = getrandom(b + got, sizeof(b) - got, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return nf_err_sys(err, NF_EIO, errno, "getrandom for a file name");
-        }
-        got += (size_t)r;
-    }
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
-    return NF_OK;
-}
-
-/* fsync of a file or directory by path. */
-static nf_status
-sync_path(const char *path, bool dir, int64_t *size, nf_err *err)
-{
-    int fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return nf_err_sys(err, NF_EIO, errno, "open %s", path);
-    nf_status st = NF_OK;
-    struct stat sb;
-    if (fsync(fd) != 0)
-        st = nf_err_sys(err, NF_EIO, errno, "fsync %s", path);
-    else if (size != NULL && fstat(fd, &sb) != 0)
-        st = nf_err_sys(err, NF_EIO, errno, "fstat %s", path);
-    else if (size != NULL)
-        *size = (int64_t)sb.st_size;
-    close(fd);
-    return st;
-}
-
-/* Removes dir and the files in it (one level: DuckDB writes files only). Best effort. */
-static void
-remove_tree(const char *dir)
-{
-    DIR *dp = opendir(dir);
-    if (dp != NULL) {
-        struct dirent *e;
-        char p[PATH_MAX];
-        while ((e = readdir(dp)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) < (int)sizeof(p))
-                unlink(p);
-        }
-        closedir(dp);
-    }
-    rmdir(dir);
-}
-
 /* ---- statistics --------------------------------------------------------------------------- */
 
 /* Fills f's record_count and cols[] (nf_pqstats_read over lib/cold's columns, in id order)
@@ -262,11 +172,11 @@ copy_out(nf_duck *d, const char *select, const char *base, int32_t day, outset *
     if (snprintf(daydir, sizeof(daydir), "%s/data/timestamp_day=%04d-%02d-%02d", base,
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) >= (int)sizeof(daydir))
         return nf_err_set(err, NF_EINVAL, "%s: path too long", base);
-    nf_status st = mkdirs(daydir, err);
+    nf_status st = nf_mkdirs(daydir, err);
     if (st != NF_OK)
         return st;
-    char id[37];
-    if ((st = uuid4(id, err)) != NF_OK)
+    char id[NF_UUID_STRLEN];
+    if ((st = nf_uuid4(id, "a file name", err)) != NF_OK)
         return st;
     if (snprintf(tmpdir, sizeof(tmpdir), "%s/.tmp-%s", daydir, id) >= (int)sizeof(tmpdir))
         return nf_err_set(err, NF_EINVAL, "%s: path too long", daydir);
@@ -330,8 +240,8 @@ copy_out(nf_duck *d, const char *select, const char *base, int32_t day, outset *
             .file_seq = -1,
         };
         if ((st = describe(d, tmpfile, day, &f, err)) != NF_OK ||
-            (st = sync_path(tmpfile, false, &f.file_size, err)) != NF_OK ||
-            (st = uuid4(id, err)) != NF_OK) {
+            (st = nf_fsync_path(tmpfile, false, &f.file_size, err)) != NF_OK ||
+            (st = nf_uuid4(id, "a file name", err)) != NF_OK) {
             nf_ice_datafile_clear(&f);
             goto done;
         }
@@ -355,11 +265,11 @@ copy_out(nf_duck *d, const char *select, const char *base, int32_t day, outset *
         }
         o->files[o->n++] = f;
     }
-    st = sync_path(daydir, true, NULL, err);
+    st = nf_fsync_path(daydir, true, NULL, err);
 done:
     nf_duck_result_free(r);
     free(sql);
-    remove_tree(tmpdir);
+    nf_remove_flat_dir(tmpdir);
     return st;
 }
 

@@ -25,10 +25,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include "base/files.h"
 
 /* Uncompressed bytes per block: big enough that deflate works well and per-block overhead
  * vanishes, small enough that a reader holds little (a manifest entry is ~1 KB). */
@@ -108,22 +109,6 @@ struct nf_avro_writer {
     uint8_t sync[16];
 };
 
-static nf_status
-random_bytes(uint8_t *p, size_t n, nf_err *err)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = getrandom(p + got, n - got, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return nf_err_sys(err, NF_EIO, errno, "getrandom for an Avro sync marker");
-        }
-        got += (size_t)r;
-    }
-    return NF_OK;
-}
-
 nf_status
 nf_avro_writer_new(const char *schema_json, const char *const *meta, size_t nmeta,
                    nf_avro_writer **out, nf_err *err)
@@ -148,7 +133,7 @@ nf_avro_writer_new(const char *schema_json, const char *const *meta, size_t nmet
     w->mem = avro_writer_memory(NULL, 0);
     if (w->mem == NULL)
         goto fail;
-    if ((st = random_bytes(w->sync, sizeof(w->sync), err)) != NF_OK)
+    if ((st = nf_random_bytes(w->sync, sizeof(w->sync), "an Avro sync marker", err)) != NF_OK)
         goto fail;
     st = NF_ENOMEM;
     buf *h = &w->header;
@@ -267,7 +252,7 @@ nf_avro_writer_finish(nf_avro_writer *w, const char *path, int64_t *length, nf_e
         return nf_err_set(err, NF_ENOMEM, "path %s", path);
     }
     uint8_t rnd[4];
-    if ((st = random_bytes(rnd, sizeof(rnd), err)) != NF_OK) {
+    if ((st = nf_random_bytes(rnd, sizeof(rnd), "a temporary file name", err)) != NF_OK) {
         free(tmp);
         free(dir);
         return st;

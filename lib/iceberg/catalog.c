@@ -46,6 +46,7 @@
 #include <curl/curl.h>
 
 #include "base/clock.h"
+#include "base/files.h"
 
 /* Default per-request timeout (nf_ice_catalog_config.timeout_ms = 0). */
 #define DEFAULT_TIMEOUT_MS 30000
@@ -127,27 +128,6 @@ fs_dir(const nf_ice_catalog *c, const char *ns, const char *name)
     return p;
 }
 
-/* mkdir -p (mode 0755). */
-static nf_status
-mkdirs(const char *path, nf_err *err)
-{
-    size_t n = strlen(path);
-    if (n == 0 || n >= PATH_MAX)
-        return nf_err_set(err, NF_EINVAL, "directory \"%.200s\": empty or too long", path);
-    char buf[PATH_MAX];
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char save = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return nf_err_sys(err, NF_EIO, errno, "mkdir %.200s", buf);
-        buf[i] = save;
-    }
-    return NF_OK;
-}
-
 /* Loads the latest metadata of the table in dir; *version and *uri (malloc'd) describe it. */
 static nf_status
 fs_load_dir(const char *dir, nf_ice_table **out, int64_t *version, char **uri, nf_err *err)
@@ -223,7 +203,7 @@ fs_create(nf_ice_catalog *c, const char *ns, const char *name, const char *locat
         st = nf_err_set(err, NF_ENOMEM, "no memory");
         goto done;
     }
-    if ((st = mkdirs(dir, err)) != NF_OK)
+    if ((st = nf_mkdirs(dir, err)) != NF_OK)
         goto done;
     if ((st = nf_ice_fs_write_version(dir, 1, json, NULL, err)) != NF_OK)
         goto done;
@@ -894,7 +874,7 @@ nf_ice_catalog_ensure_namespace(nf_ice_catalog *c, const char *ns, nf_err *err)
         char *dir = fs_dir(c, ns, NULL);
         if (dir == NULL)
             return nf_err_set(err, NF_ENOMEM, "no memory");
-        st = mkdirs(dir, err);
+        st = nf_mkdirs(dir, err);
         free(dir);
         return st;
     }

@@ -39,6 +39,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/files.h"
+
 /* version-hint.text is a number: anything longer is not one we should trust. */
 #define HINT_MAX 32
 /* Probing past the hint stops after this many versions: a hint that lags by more means
@@ -56,47 +58,6 @@ join(const char *a, const char *b)
     if (p != NULL)
         snprintf(p, n, "%s/%s", a, b);
     return p;
-}
-
-/* mkdir -p path (mode 0755). */
-static nf_status
-mkdirs(const char *path, nf_err *err)
-{
-    size_t n = strlen(path);
-    if (n == 0 || n >= PATH_MAX)
-        return nf_err_set(err, NF_EINVAL, "directory \"%.200s\": empty or too long", path);
-    char buf[PATH_MAX];
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char save = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return nf_err_sys(err, NF_EIO, errno, "mkdir %.200s", buf);
-        buf[i] = save;
-    }
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return nf_err_sys(err, NF_EIO, errno, "stat %.200s", path);
-    if (!S_ISDIR(sb.st_mode))
-        return nf_err_set(err, NF_EIO, "%.200s: not a directory", path);
-    return NF_OK;
-}
-
-static nf_status
-fsync_dir(const char *dir, nf_err *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return nf_err_sys(err, NF_EIO, errno, "open %.200s", dir);
-    if (fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        return nf_err_sys(err, NF_EIO, e, "fsync %.200s", dir);
-    }
-    close(fd);
-    return NF_OK;
 }
 
 /* Creates a new temporary file dir/.<stem>.<pid>.<random>.tmp holding len bytes of data,
@@ -373,7 +334,7 @@ nf_ice_fs_write_version(const char *table_dir, int64_t version, const char *json
         st = nf_err_set(err, NF_ENOMEM, "no memory");
         goto done;
     }
-    if ((st = mkdirs(meta, err)) != NF_OK)
+    if ((st = nf_mkdirs(meta, err)) != NF_OK)
         goto done;
     char stem[48];
     snprintf(stem, sizeof(stem), "v%" PRId64 ".metadata.json", version);
@@ -393,7 +354,7 @@ nf_ice_fs_write_version(const char *table_dir, int64_t version, const char *json
         st = nf_err_sys(err, NF_EIO, errno, "unlink %.200s", tmp);
         goto done;
     }
-    if ((st = fsync_dir(meta, err)) != NF_OK)
+    if ((st = nf_fsync_path(meta, true, NULL, err)) != NF_OK)
         goto done;
 
     /* vN is committed; the hint is best effort from here on, but its errors are reported:
@@ -408,7 +369,7 @@ nf_ice_fs_write_version(const char *table_dir, int64_t version, const char *json
             unlink(hint_tmp);
             goto done;
         }
-        if ((st = fsync_dir(meta, err)) != NF_OK)
+        if ((st = nf_fsync_path(meta, true, NULL, err)) != NF_OK)
             goto done;
     }
     if (uri != NULL) {

@@ -40,10 +40,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/files.h"
 
 /* metadata-log length when write.metadata.previous-versions-max is absent (Java's default). */
 #define DEFAULT_PREVIOUS_VERSIONS_MAX 100
@@ -456,46 +456,13 @@ nf_ice_table_free(nf_ice_table *t)
     free(t);
 }
 
-/* Fills 16 bytes from the kernel's random source. */
-static bool
-random_bytes(void *buf, size_t n)
-{
-    uint8_t *p = buf;
-    while (n > 0) {
-        ssize_t r = getrandom(p, n, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
-        p += r;
-        n -= (size_t)r;
-    }
-    return true;
-}
-
-/* A version 4 UUID as text (37 bytes with the NUL). */
-static bool
-uuid_v4(char out[37])
-{
-    uint8_t b[16];
-    if (!random_bytes(b, sizeof(b)))
-        return false;
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
-    return true;
-}
-
 int64_t
 nf_ice_new_snapshot_id(void)
 {
     for (;;) {
         uint64_t r = 0;
-        if (!random_bytes(&r, sizeof(r))) {
+        nf_err ignored;
+        if (nf_random_bytes(&r, sizeof(r), "a snapshot id", &ignored) != NF_OK) {
             /* getrandom cannot fail on a Linux >= 3.17 once booted; keep going regardless,
              * with a value that still differs between calls and processes. */
             r = nf_wall_ms() * UINT64_C(0x9E3779B97F4A7C15) ^ (uint64_t)getpid() ^
@@ -584,11 +551,9 @@ nf_ice_table_new(const char *location, const char *schema_json, const char *spec
                         "integer");
         goto fail;
     }
-    char uuid[37];
-    if (!uuid_v4(uuid)) {
-        st = nf_err_sys(err, NF_EIO, errno, "new table: getrandom");
+    char uuid[NF_UUID_STRLEN];
+    if ((st = nf_uuid4(uuid, "a new table's uuid", err)) != NF_OK)
         goto fail;
-    }
     root = json_pack("{s:i,s:s,s:s,s:i,s:I,s:I,s:[O],s:I,s:[O],s:I,s:I,s:[O],s:I,s:O,s:i,"
                      "s:[],s:[],s:[],s:{}}",
                      "format-version", 2, "table-uuid", uuid, "location", location,

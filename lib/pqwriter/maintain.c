@@ -41,12 +41,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "../base/clock.h"
+#include "../base/files.h"
 #include "../cold/table.h"
 #include "../duck/flowfile.h"
 
@@ -85,30 +85,6 @@ static bool
 unknown_outcome(nf_status st)
 {
     return st == NF_EUPSTREAM || st == NF_ETIMEDOUT || st == NF_EAGAIN;
-}
-
-/* A random UUID (version 4) as text, for manifest names. */
-static nf_status
-make_uuid(char out[37], nf_err *err)
-{
-    uint8_t b[16];
-    size_t got = 0;
-    while (got < sizeof b) {
-        ssize_t k = getrandom(b + got, sizeof b - got, 0);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return nf_err_sys(err, NF_EIO, errno, "getrandom for a manifest name");
-        }
-        got += (size_t)k;
-    }
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-    return NF_OK;
 }
 
 /* ---- a set of URIs (hash set, open addressing) ------------------------------------------- */
@@ -342,7 +318,7 @@ commit_change(nf_ice_catalog *c, const char *ns, const char *name, const base *b
                                .type_of = nf_cold_type_of};
 
     char uuid[37];
-    st = make_uuid(uuid, err);
+    st = nf_uuid4(uuid, "a manifest name", err);
     if (st != NF_OK)
         goto done;
     size_t plen = strlen(locpath) + 128;

@@ -37,19 +37,17 @@
 #include "rollup.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../base/clock.h"
+#include "../base/files.h"
 #include "../cold/rollup.h"
 #include "../cold/table.h"
 #include "../duck/pqstats.h"
@@ -89,69 +87,6 @@ static bool
 unknown_outcome(nf_status st)
 {
     return st == NF_EUPSTREAM || st == NF_ETIMEDOUT || st == NF_EAGAIN;
-}
-
-static nf_status
-make_uuid(char out[37], nf_err *err)
-{
-    uint8_t b[16];
-    size_t got = 0;
-    while (got < sizeof b) {
-        ssize_t k = getrandom(b + got, sizeof b - got, 0);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return nf_err_sys(err, NF_EIO, errno, "getrandom for a rollup file name");
-        }
-        got += (size_t)k;
-    }
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-    return NF_OK;
-}
-
-/* mkdir -p of an absolute path. */
-static nf_status
-mkdirs(const char *path, nf_err *err)
-{
-    char buf[PATH_MAX];
-    size_t len = strlen(path);
-    if (len >= sizeof buf)
-        return nf_err_set(err, NF_EINVAL, "%s: path too long", path);
-    memcpy(buf, path, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char ch = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return nf_err_sys(err, NF_EIO, errno, "mkdir %s", buf);
-        buf[i] = ch;
-    }
-    return NF_OK;
-}
-
-/* fsync of a file (size into *size if not NULL) or a directory. */
-static nf_status
-sync_path(const char *path, bool dir, int64_t *size, nf_err *err)
-{
-    int fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return nf_err_sys(err, NF_EIO, errno, "open %s", path);
-    nf_status st = NF_OK;
-    struct stat sb;
-    if (fsync(fd) != 0)
-        st = nf_err_sys(err, NF_EIO, errno, "fsync %s", path);
-    else if (size != NULL && fstat(fd, &sb) != 0)
-        st = nf_err_sys(err, NF_EIO, errno, "fstat %s", path);
-    else if (size != NULL)
-        *size = (int64_t)sb.st_size;
-    close(fd);
-    return st;
 }
 
 /* A path DuckDB gets inside a SQL string: no control characters, no glob characters
@@ -461,11 +396,11 @@ build_file(nf_duck *duck, const nf_cold_rollup *fam, const rawday *d, const char
     if (snprintf(daydir, sizeof daydir, "%s/data/ts_day=%04d-%02d-%02d", loc, tm.tm_year + 1900,
                  tm.tm_mon + 1, tm.tm_mday) >= (int)sizeof daydir)
         return nf_err_set(err, NF_EINVAL, "%s: path too long", loc);
-    nf_status st = mkdirs(daydir, err);
+    nf_status st = nf_mkdirs(daydir, err);
     if (st == NF_OK)
         st = check_sql_path(daydir, err);
     if (st == NF_OK)
-        st = make_uuid(id, err);
+        st = nf_uuid4(id, "a rollup file name", err);
     if (st != NF_OK)
         return st;
     if (snprintf(tmp, sizeof tmp, "%s/.tmp-%s.parquet", daydir, id) >= (int)sizeof tmp ||
@@ -506,14 +441,14 @@ build_file(nf_duck *duck, const nf_cold_rollup *fam, const rawday *d, const char
         goto fail;
     }
     if ((st = check_sums(duck, tmp, d, f.record_count, err)) != NF_OK ||
-        (st = sync_path(tmp, false, &f.file_size, err)) != NF_OK)
+        (st = nf_fsync_path(tmp, false, &f.file_size, err)) != NF_OK)
         goto fail;
     if (rename(tmp, final) != 0) {
         st = nf_err_sys(err, NF_EIO, errno, "rename %s to %s", tmp, final);
         goto fail;
     }
     published = true;
-    if ((st = sync_path(daydir, true, NULL, err)) != NF_OK)
+    if ((st = nf_fsync_path(daydir, true, NULL, err)) != NF_OK)
         goto fail;
     f.path = nf_ice_path_uri(final);
     if (f.path == NULL) {
@@ -659,7 +594,7 @@ commit_once(nf_ice_catalog *c, const char *ns, family *fa, const fchange *ch,
                                .spec = &spec,
                                .type_of = fa->fam->type_of};
     char uuid[37];
-    if ((st = make_uuid(uuid, err)) != NF_OK)
+    if ((st = nf_uuid4(uuid, "a manifest name", err)) != NF_OK)
         goto done;
     size_t plen = strlen(fa->loc) + 128;
     mpath = malloc(plen);
