@@ -6,9 +6,10 @@
  *   shape of snapshot: ONE new manifest listing every live file of the table (EXISTING
  *   entries with the snapshot id and sequence numbers kept from where the file was added,
  *   DELETED entries for the files leaving, ADDED entries for the new ones) and a manifest
- *   list holding that one manifest. It costs one manifest rewrite of the whole table per
- *   maintenance commit (a few hundred bytes per live file), but every such snapshot is
- *   self-contained and the next appends start from a single manifest again.
+ *   list holding that one manifest (snapcommit.h, shared with the rollup tables). It costs
+ *   one manifest rewrite of the whole table per maintenance commit (a few hundred bytes per
+ *   live file), but every such snapshot is self-contained and the next appends start from a
+ *   single manifest again.
  *
  *   Every commit goes through the catalog with the requirement "main is still the snapshot
  *   we planned from" (nf_ice_requirements_main):
@@ -49,13 +50,9 @@
 #include "../base/files.h"
 #include "../cold/table.h"
 #include "../duck/flowfile.h"
+#include "snapcommit.h"
 
 #define DAY_MS 86400000LL
-/* Commit attempts per operation: enough to ride out a writer committing every few seconds
- * (each attempt re-plans from the new metadata), few enough to give up on a livelock. */
-#define DEFAULT_ATTEMPTS 8
-/* Summary pairs of a maintenance snapshot: seven counters plus the three JetStream keys. */
-#define MAX_SUMMARY 10
 
 static const char *const g_jetstream_keys[] = {NF_COLD_SUMMARY_STREAM, NF_COLD_SUMMARY_LAST_SEQ,
                                                NF_COLD_SUMMARY_SEQS};
@@ -73,18 +70,6 @@ static int64_t
 now_of(const nf_maint_options *o)
 {
     return o->now_ms > 0 ? o->now_ms : (int64_t)nf_wall_ms();
-}
-
-static int
-attempts_of(const nf_maint_options *o)
-{
-    return o->max_attempts > 0 ? o->max_attempts : DEFAULT_ATTEMPTS;
-}
-
-static bool
-unknown_outcome(nf_status st)
-{
-    return st == NF_EUPSTREAM || st == NF_ETIMEDOUT || st == NF_EAGAIN;
 }
 
 /* ---- a set of URIs (hash set, open addressing) ------------------------------------------- */
@@ -174,50 +159,6 @@ base_free(base *b)
     memset(b, 0, sizeof *b);
 }
 
-/* Reads every manifest of mlist and moves its live entries into b->files. */
-static nf_status
-read_live(base *b, const char *mlist, nf_err *err)
-{
-    nf_ice_manifest *ms = NULL;
-    size_t nm = 0, cap = 0;
-    nf_status st = nf_ice_mlist_read(mlist, &ms, &nm, err);
-    if (st != NF_OK)
-        return st;
-    for (size_t i = 0; i < nm; i++) {
-        if (ms[i].content != 0) {
-            st = nf_err_set(err, NF_EINVAL, "manifest %s holds delete files (not supported)",
-                            ms[i].path);
-            goto fail;
-        }
-        nf_ice_datafile *e = NULL;
-        size_t ne = 0;
-        st = nf_ice_manifest_read(&ms[i], &e, &ne, err);
-        if (st != NF_OK)
-            goto fail;
-        for (size_t k = 0; k < ne; k++) {
-            if (e[k].status == NF_ICE_DELETED)
-                continue;
-            if (b->n == cap) {
-                size_t ncap = cap ? cap * 2 : 64;
-                nf_ice_datafile *v = realloc(b->files, ncap * sizeof *v);
-                if (v == NULL) {
-                    nf_ice_datafiles_free(e, ne);
-                    st = nf_err_set(err, NF_ENOMEM, "live files of %s", mlist);
-                    goto fail;
-                }
-                b->files = v;
-                cap = ncap;
-            }
-            b->files[b->n++] = e[k];        /* moved: ownership of path and cols */
-            memset(&e[k], 0, sizeof e[k]); /* so the free below leaves them alone */
-        }
-        nf_ice_datafiles_free(e, ne);
-    }
-fail:
-    nf_ice_manifests_free(ms, nm);
-    return st;
-}
-
 /* Loads ns.name and, if with_files, the live files of its current snapshot. */
 static nf_status
 base_load(nf_ice_catalog *c, const char *ns, const char *name, bool with_files, base *b,
@@ -229,7 +170,7 @@ base_load(nf_ice_catalog *c, const char *ns, const char *name, bool with_files, 
         return st;
     b->cur = nf_ice_table_current(b->t);
     if (b->cur != NULL && with_files) {
-        st = read_live(b, b->cur->manifest_list, err);
+        st = nf_ice_scan(b->cur->manifest_list, NULL, &b->files, &b->n, NULL, err);
         if (st != NF_OK)
             base_free(b);
     }
@@ -246,174 +187,49 @@ typedef struct change {
     size_t nadded;
 } change;
 
-/* Writes the manifest and manifest list of change ch on top of b and commits it.
- * NF_OK: committed. NF_ECONFLICT: nothing changed. NF_EAGAIN: the outcome was unknown and
- * our snapshot is not in the reloaded metadata (yet: the commit may still land, so callers
- * look for it again after each reload). Either of those two: re-plan and retry. Anything
- * else: stop. *sid_out receives the snapshot id once a commit was attempted. */
+/* Commits change ch on top of b (snapcommit.h), with the parent's JetStream keys copied
+ * (invariant 2), and counts conflicts and unknown outcomes in r. NF_OK: committed.
+ * NF_ECONFLICT: nothing changed. NF_EAGAIN: the outcome was unknown and our snapshot is not
+ * in the reloaded metadata (yet: the commit may still land, so callers look for it again
+ * after each reload). Either of those two: re-plan and retry. Anything else: stop.
+ * *sid_out receives the snapshot id once a commit was attempted. */
 static nf_status
 commit_change(nf_ice_catalog *c, const char *ns, const char *name, const base *b,
               const change *ch, const nf_maint_options *o, int attempt, nf_maint_report *r,
               int64_t *sid_out, nf_err *err)
 {
-    nf_status st = NF_OK;
-    char *locpath = NULL, *schema = NULL, *mpath = NULL, *lpath = NULL, *luri = NULL;
-    char *req = NULL, *upd = NULL;
-    nf_ice_datafile *entries = NULL;
-    nf_ice_manifest m;
-    bool have_m = false;
-    memset(&m, 0, sizeof m);
-
-    int64_t sid = nf_ice_new_snapshot_id();
-    int64_t seq = nf_ice_table_last_sequence(b->t) + 1;
-    size_t n = b->n + ch->nadded;
-    int64_t added_files = 0, deleted_files = 0, added_rec = 0, deleted_rec = 0;
-    int64_t total_files = 0, total_rec = 0, total_size = 0;
-
-    entries = calloc(n ? n : 1, sizeof *entries);
-    if (entries == NULL)
-        return nf_err_set(err, NF_ENOMEM, "manifest of %zu entries", n);
-    /* Shallow copies: paths and stats stay owned by b and ch. */
-    for (size_t i = 0; i < b->n; i++) {
-        entries[i] = b->files[i];
-        if (ch->drop[i]) {
-            entries[i].status = NF_ICE_DELETED;
-            entries[i].snapshot_id = sid; /* the spec: snapshot that deleted it */
-            deleted_files++;
-            deleted_rec += b->files[i].record_count;
-        } else {
-            entries[i].status = NF_ICE_EXISTING; /* ids and sequence numbers as read */
-            total_files++;
-            total_rec += b->files[i].record_count;
-            total_size += b->files[i].file_size;
-        }
-    }
-    for (size_t i = 0; i < ch->nadded; i++) {
-        nf_ice_datafile *e = &entries[b->n + i];
-        *e = ch->added[i];
-        e->status = NF_ICE_ADDED;
-        e->snapshot_id = e->data_seq = e->file_seq = -1; /* inherited */
-        added_files++;
-        added_rec += ch->added[i].record_count;
-        total_files++;
-        total_rec += ch->added[i].record_count;
-        total_size += ch->added[i].file_size;
-    }
-
-    st = nf_ice_uri_path(nf_ice_table_location(b->t), &locpath, err);
-    if (st != NF_OK)
-        goto done;
-    schema = nf_ice_table_schema_json(b->t);
-    if (schema == NULL) {
-        st = nf_err_set(err, NF_ENOMEM, "schema of %s.%s", ns, name);
-        goto done;
-    }
-    nf_ice_spec spec;
-    st = nf_ice_table_spec(b->t, &spec, err);
-    if (st != NF_OK)
-        goto done;
-    nf_ice_manifest_ctx ctx = {.schema_json = schema,
-                               .schema_id = nf_ice_table_schema_id(b->t),
-                               .spec = &spec,
-                               .type_of = nf_cold_type_of};
-
-    char uuid[37];
-    st = nf_uuid4(uuid, "a manifest name", err);
-    if (st != NF_OK)
-        goto done;
-    size_t plen = strlen(locpath) + 128;
-    mpath = malloc(plen);
-    lpath = malloc(plen);
-    if (mpath == NULL || lpath == NULL) {
-        st = nf_err_set(err, NF_ENOMEM, "manifest paths under %s", locpath);
-        goto done;
-    }
-    snprintf(mpath, plen, "%s/metadata/%s-m0.avro", locpath, uuid);
-    snprintf(lpath, plen, "%s/metadata/snap-%" PRId64 "-%d-%s.avro", locpath, sid,
-             attempt + 1, uuid);
-
-    st = nf_ice_manifest_write(mpath, &ctx, sid, seq, entries, n, &m, err);
-    if (st != NF_OK)
-        goto done;
-    have_m = true;
-    st = nf_ice_mlist_write(lpath, sid, b->cur->snapshot_id, seq, &m, 1, err);
-    if (st != NF_OK)
-        goto done;
-    luri = nf_ice_path_uri(lpath);
-    if (luri == NULL) {
-        st = nf_err_set(err, NF_ENOMEM, "URI of %s", lpath);
-        goto done;
-    }
-
-    /* Summary: the counters, then the parent's JetStream keys (invariant 2). */
-    char num[7][24];
-    const char *kv[2 * MAX_SUMMARY];
-    size_t np = 0;
-    const char *names[7] = {"added-data-files", "deleted-data-files", "added-records",
-                            "deleted-records",  "total-data-files",   "total-records",
-                            "total-files-size"};
-    int64_t vals[7] = {added_files, deleted_files, added_rec, deleted_rec, total_files, total_rec,
-                       total_size};
-    for (size_t i = 0; i < 7; i++) {
-        snprintf(num[i], sizeof num[i], "%" PRId64, vals[i]);
-        kv[2 * np] = names[i];
-        kv[2 * np + 1] = num[i];
-        np++;
-    }
+    const char *extra[2 * NF_SNAPCOMMIT_MAX_EXTRA];
+    size_t nextra = 0;
     for (size_t i = 0; i < sizeof g_jetstream_keys / sizeof g_jetstream_keys[0]; i++) {
         const char *v = nf_ice_table_summary(b->t, b->cur->snapshot_id, g_jetstream_keys[i]);
         if (v == NULL)
             continue;
-        kv[2 * np] = g_jetstream_keys[i];
-        kv[2 * np + 1] = v;
-        np++;
+        extra[2 * nextra] = g_jetstream_keys[i];
+        extra[2 * nextra + 1] = v;
+        nextra++;
     }
-    int64_t ts = (int64_t)nf_wall_ms();
-    if (ts <= b->cur->timestamp_ms)
-        ts = b->cur->timestamp_ms + 1; /* snapshot times never go backwards on main */
-    nf_ice_snapshot_new s = {.snapshot_id = sid,
-                             .parent_id = b->cur->snapshot_id,
-                             .sequence_number = seq,
-                             .timestamp_ms = ts,
-                             .manifest_list = luri,
-                             .operation = ch->operation,
-                             .summary = kv,
-                             .nsummary = np};
-    req = nf_ice_requirements_main(b->t);
-    upd = nf_ice_updates_add_snapshot(&s);
-    if (req == NULL || upd == NULL) {
-        st = nf_err_set(err, NF_ENOMEM, "commit of %s.%s", ns, name);
-        goto done;
+    nf_snapcommit sc = {.ns = ns,
+                        .table = name,
+                        .t = b->t,
+                        .type_of = nf_cold_type_of,
+                        .live = b->files,
+                        .nlive = b->n,
+                        .drop = ch->drop,
+                        .added = ch->added,
+                        .nadded = ch->nadded,
+                        .operation = ch->operation,
+                        .files_size = true,
+                        .extra = extra,
+                        .nextra = nextra,
+                        .phase = ch->phase};
+    nf_snapcommit_result res;
+    nf_status st = nf_snapcommit_try(c, &sc, o, attempt, &res, err);
+    if (res.snapshot_id != 0)
+        *sid_out = res.snapshot_id;
+    if (r != NULL) {
+        r->conflicts += res.conflicted;
+        r->unknown_outcomes += res.unknown;
     }
-    if (o->before_commit != NULL)
-        o->before_commit(o->hook_ctx, ch->phase, attempt);
-
-    *sid_out = sid;
-    st = nf_ice_catalog_commit(c, ns, name, req, upd, NULL, err);
-    if (st == NF_ECONFLICT) {
-        if (r != NULL)
-            r->conflicts++;
-    } else if (unknown_outcome(st)) {
-        /* Unknown: did it land? The files written stay either way (invariant 1). */
-        if (r != NULL)
-            r->unknown_outcomes++;
-        nf_err reload_err = {0}; /* err keeps the commit's error, which says more */
-        nf_ice_table *t2 = NULL;
-        if (nf_ice_catalog_load(c, ns, name, &t2, NULL, &reload_err) == NF_OK)
-            st = nf_ice_table_snapshot(t2, sid) != NULL ? NF_OK : NF_EAGAIN;
-        nf_ice_table_free(t2);
-    }
-done:
-    if (have_m)
-        free(m.path); /* m itself is on the stack */
-    free(entries);
-    free(locpath);
-    free(schema);
-    free(mpath);
-    free(lpath);
-    free(luri);
-    free(req);
-    free(upd);
     return st;
 }
 
@@ -495,7 +311,7 @@ compact_day(nf_ice_catalog *c, const char *ns, const char *name, nf_duck *duck, 
     char **inputs = NULL;        /* paths the rewrite read */
     size_t ninputs = 0;
     bool *drop = NULL;
-    unknown *unk = calloc((size_t)attempts_of(o), sizeof *unk);
+    unknown *unk = calloc((size_t)nf_snapcommit_attempts(o), sizeof *unk);
     size_t nunk = 0;
     const unknown *u;
     base b;
@@ -503,7 +319,7 @@ compact_day(nf_ice_catalog *c, const char *ns, const char *name, nf_duck *duck, 
     if (unk == NULL)
         return nf_err_set(err, NF_ENOMEM, "compaction of day %" PRId32, day);
 
-    for (int attempt = 0; attempt < attempts_of(o); attempt++) {
+    for (int attempt = 0; attempt < nf_snapcommit_attempts(o); attempt++) {
         st = base_load(c, ns, name, true, &b, err);
         if (st != NF_OK)
             goto done;
@@ -591,7 +407,7 @@ compact_day(nf_ice_catalog *c, const char *ns, const char *name, nf_duck *duck, 
     }
     st = nf_err_set(err, NF_ECONFLICT,
                     "compaction of day %" PRId32 " of %s.%s: %d commit attempts conflicted",
-                    day, ns, name, attempts_of(o));
+                    day, ns, name, nf_snapcommit_attempts(o));
     goto done;
 done_landed:
     st = NF_OK;
@@ -679,11 +495,11 @@ nf_maint_retention(nf_ice_catalog *c, const char *ns, const char *table,
     /* Days before the day of the cut-off are wholly older than it. */
     int64_t cutoff_day = floor_div(now_of(o) - (int64_t)o->retention_ms, DAY_MS);
 
-    unknown *unk = calloc((size_t)attempts_of(o), sizeof *unk);
+    unknown *unk = calloc((size_t)nf_snapcommit_attempts(o), sizeof *unk);
     size_t nunk = 0;
     if (unk == NULL)
         return nf_err_set(err, NF_ENOMEM, "retention of %s.%s", ns, table);
-    for (int attempt = 0; attempt < attempts_of(o); attempt++) {
+    for (int attempt = 0; attempt < nf_snapcommit_attempts(o); attempt++) {
         base b;
         st = base_load(c, ns, table, true, &b, err);
         if (st != NF_OK)
@@ -744,10 +560,10 @@ nf_maint_retention(nf_ice_catalog *c, const char *ns, const char *table,
         base_free(&b);
         if (st != NF_ECONFLICT && st != NF_EAGAIN)
             break;
-        if (attempt + 1 == attempts_of(o))
+        if (attempt + 1 == nf_snapcommit_attempts(o))
             st = nf_err_set(err, NF_ECONFLICT,
                             "retention of %s.%s: %d commit attempts conflicted", ns, table,
-                            attempts_of(o));
+                            nf_snapcommit_attempts(o));
     }
     free(unk);
     return st;
@@ -912,7 +728,7 @@ expire_snapshots(nf_ice_catalog *c, const char *ns, const char *table, const nf_
     int64_t cutoff = now_of(o) - (int64_t)o->snapshot_max_age_ms;
     size_t min_keep = o->min_snapshots < 1 ? 1 : (size_t)o->min_snapshots;
 
-    for (int attempt = 0; attempt < attempts_of(o); attempt++) {
+    for (int attempt = 0; attempt < nf_snapcommit_attempts(o); attempt++) {
         nf_ice_table *t = NULL, *nt = NULL;
         int64_t *ids = NULL;
         char **lists = NULL;
@@ -978,7 +794,7 @@ expire_snapshots(nf_ice_catalog *c, const char *ns, const char *table, const nf_
         if (st == NF_ECONFLICT) {
             if (r != NULL)
                 r->conflicts++;
-        } else if (unknown_outcome(st)) {
+        } else if (nf_snapcommit_unknown(st)) {
             if (r != NULL)
                 r->unknown_outcomes++;
             nf_err reload_err = {0}; /* err keeps the commit's error */
@@ -1013,7 +829,7 @@ expire_snapshots(nf_ice_catalog *c, const char *ns, const char *table, const nf_
             return st;
     }
     return nf_err_set(err, NF_ECONFLICT, "expiry of %s.%s: %d commit attempts conflicted", ns,
-                      table, attempts_of(o));
+                      table, nf_snapcommit_attempts(o));
 }
 
 /* The N of "v<N>.metadata.json" (the name both our catalogs give metadata files); 0 for any

@@ -51,12 +51,10 @@
 #include "../cold/rollup.h"
 #include "../cold/table.h"
 #include "../duck/pqstats.h"
+#include "snapcommit.h"
 
 #define DAY_MS 86400000LL
 #define DAY_US 86400000000LL
-/* Commit attempts (maintain.h's default): rollup tables are written by maintenance only, so
- * conflicts are rare; the bound stops a livelock. */
-#define DEFAULT_ATTEMPTS 8
 /* zstd level of rollup files: they are small next to the raw data and written once a day; 3
  * is DuckDB's default and as fast as lower levels (bench/flowfile_bench.c measured 3..9
  * within noise of each other in speed). */
@@ -75,18 +73,6 @@ floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int
-attempts_of(const nf_maint_options *o)
-{
-    return o->max_attempts > 0 ? o->max_attempts : DEFAULT_ATTEMPTS;
-}
-
-static bool
-unknown_outcome(nf_status st)
-{
-    return st == NF_EUPSTREAM || st == NF_ETIMEDOUT || st == NF_EAGAIN;
 }
 
 /* A path DuckDB gets inside a SQL string: no control characters, no glob characters
@@ -505,22 +491,20 @@ new_days(const nf_cold_rollup_day *old, size_t nold, const fchange *ch, nf_cold_
 }
 
 /* One attempt. NF_OK: committed, or nothing to change (*changed false). NF_ECONFLICT or
- * NF_EAGAIN (unknown outcome, our snapshot not found): re-plan and retry. */
+ * NF_EAGAIN (unknown outcome, our snapshot not found or the reload failed): re-plan and
+ * retry. */
 static nf_status
 commit_once(nf_ice_catalog *c, const char *ns, family *fa, const fchange *ch,
             const nf_maint_options *o, int attempt, nf_rollup_report *r, bool *changed,
             nf_err *err)
 {
     nf_ice_table *t = NULL;
-    nf_ice_datafile *live = NULL, *entries = NULL;
+    nf_ice_datafile *live = NULL;
     size_t nlive = 0;
+    bool *drop = NULL;
     nf_cold_rollup_day *old = NULL, *nd = NULL;
     size_t nold = 0, nnd = 0;
-    char *schema = NULL, *mpath = NULL, *lpath = NULL, *luri = NULL, *req = NULL, *upd = NULL;
     char *old_text = NULL, *new_text = NULL;
-    nf_ice_manifest m;
-    bool have_m = false;
-    memset(&m, 0, sizeof m);
     *changed = false;
 
     nf_status st = nf_ice_catalog_load(c, ns, fa->table, &t, NULL, err);
@@ -533,44 +517,20 @@ commit_once(nf_ice_catalog *c, const char *ns, family *fa, const fchange *ch,
         goto done;
     if ((st = new_days(old, nold, ch, &nd, &nnd, err)) != NF_OK)
         goto done;
-
-    int64_t sid = nf_ice_new_snapshot_id();
-    int64_t seq = nf_ice_table_last_sequence(t) + 1;
-    size_t n = nlive + (ch->added != NULL);
-    int64_t added_files = 0, deleted_files = 0, added_rec = 0, deleted_rec = 0;
-    int64_t total_files = 0, total_rec = 0;
-    entries = calloc(n ? n : 1, sizeof *entries);
-    if (entries == NULL) {
-        st = nf_err_set(err, NF_ENOMEM, "manifest of %zu entries for %s", n, fa->table);
+    drop = calloc(nlive ? nlive : 1, sizeof *drop);
+    if (drop == NULL) {
+        st = nf_err_set(err, NF_ENOMEM, "plan of %zu files of %s", nlive, fa->table);
         goto done;
     }
-    /* Shallow copies: paths and stats stay owned by live and ch. Invariant 2: a file stays
-     * only if its day stays in the list and is not the day being replaced. */
+    /* Invariant 2: a file stays only if its day stays in the list and is not the day being
+     * replaced. */
+    size_t ndrop = 0;
     for (size_t i = 0; i < nlive; i++) {
-        entries[i] = live[i];
         bool stays = !live[i].partition_null &&
                      !(ch->has_set && live[i].partition == ch->set) &&
                      nf_cold_rollup_days_find(nd, nnd, live[i].partition) >= 0;
-        if (stays) {
-            entries[i].status = NF_ICE_EXISTING;
-            total_files++;
-            total_rec += live[i].record_count;
-        } else {
-            entries[i].status = NF_ICE_DELETED;
-            entries[i].snapshot_id = sid;
-            deleted_files++;
-            deleted_rec += live[i].record_count;
-        }
-    }
-    if (ch->added != NULL) {
-        nf_ice_datafile *e = &entries[nlive];
-        *e = *ch->added;
-        e->status = NF_ICE_ADDED;
-        e->snapshot_id = e->data_seq = e->file_seq = -1;
-        added_files = 1;
-        added_rec = ch->added->record_count;
-        total_files++;
-        total_rec += ch->added->record_count;
+        drop[i] = !stays;
+        ndrop += drop[i];
     }
     old_text = nf_cold_rollup_days_format(old, nold);
     new_text = nf_cold_rollup_days_format(nd, nnd);
@@ -578,122 +538,46 @@ commit_once(nf_ice_catalog *c, const char *ns, family *fa, const fchange *ch,
         st = nf_err_set(err, NF_ENOMEM, "day list of %s", fa->table);
         goto done;
     }
-    if (added_files == 0 && deleted_files == 0 && strcmp(old_text, new_text) == 0)
+    if (ch->added == NULL && ndrop == 0 && strcmp(old_text, new_text) == 0)
         goto done; /* nothing to change: st is NF_OK, *changed false */
 
-    schema = nf_ice_table_schema_json(t);
-    if (schema == NULL) {
-        st = nf_err_set(err, NF_ENOMEM, "schema of %s.%s", ns, fa->table);
-        goto done;
+    const char *extra[2] = {NF_COLD_ROLLUP_SUMMARY_DAYS, new_text};
+    nf_snapcommit sc = {.ns = ns,
+                        .table = fa->table,
+                        .t = t,
+                        .type_of = fa->fam->type_of,
+                        .live = live,
+                        .nlive = nlive,
+                        .drop = drop,
+                        .added = ch->added,
+                        .nadded = ch->added != NULL,
+                        .operation = NULL,
+                        .files_size = false,
+                        .extra = extra,
+                        .nextra = 1,
+                        .phase = "rollup"};
+    nf_snapcommit_result res;
+    st = nf_snapcommit_try(c, &sc, o, attempt, &res, err);
+    if (r != NULL) {
+        r->conflicts += res.conflicted;
+        r->unknown_outcomes += res.unknown;
     }
-    nf_ice_spec spec;
-    if ((st = nf_ice_table_spec(t, &spec, err)) != NF_OK)
-        goto done;
-    nf_ice_manifest_ctx ctx = {.schema_json = schema,
-                               .schema_id = nf_ice_table_schema_id(t),
-                               .spec = &spec,
-                               .type_of = fa->fam->type_of};
-    char uuid[37];
-    if ((st = nf_uuid4(uuid, "a manifest name", err)) != NF_OK)
-        goto done;
-    size_t plen = strlen(fa->loc) + 128;
-    mpath = malloc(plen);
-    lpath = malloc(plen);
-    if (mpath == NULL || lpath == NULL) {
-        st = nf_err_set(err, NF_ENOMEM, "manifest paths under %s", fa->loc);
-        goto done;
-    }
-    snprintf(mpath, plen, "%s/metadata/%s-m0.avro", fa->loc, uuid);
-    snprintf(lpath, plen, "%s/metadata/snap-%" PRId64 "-%d-%s.avro", fa->loc, sid, attempt + 1,
-             uuid);
-    if (n > 0) {
-        if ((st = nf_ice_manifest_write(mpath, &ctx, sid, seq, entries, n, &m, err)) != NF_OK)
-            goto done;
-        have_m = true;
-    }
-    st = nf_ice_mlist_write(lpath, sid, cur != NULL ? cur->snapshot_id : -1, seq, &m,
-                            have_m ? 1 : 0, err);
-    if (st != NF_OK)
-        goto done;
-    luri = nf_ice_path_uri(lpath);
-    if (luri == NULL) {
-        st = nf_err_set(err, NF_ENOMEM, "URI of %s", lpath);
-        goto done;
-    }
-
-    char num[6][24];
-    const char *names[6] = {"added-data-files", "deleted-data-files", "added-records",
-                            "deleted-records",  "total-data-files",   "total-records"};
-    int64_t vals[6] = {added_files, deleted_files, added_rec, deleted_rec, total_files, total_rec};
-    const char *kv[2 * 7];
-    for (size_t i = 0; i < 6; i++) {
-        snprintf(num[i], sizeof num[i], "%" PRId64, vals[i]);
-        kv[2 * i] = names[i];
-        kv[2 * i + 1] = num[i];
-    }
-    kv[12] = NF_COLD_ROLLUP_SUMMARY_DAYS;
-    kv[13] = new_text;
-    int64_t ts = (int64_t)nf_wall_ms();
-    if (cur != NULL && ts <= cur->timestamp_ms)
-        ts = cur->timestamp_ms + 1; /* snapshot times never go backwards on main */
-    nf_ice_snapshot_new s = {.snapshot_id = sid,
-                             .parent_id = cur != NULL ? cur->snapshot_id : -1,
-                             .sequence_number = seq,
-                             .timestamp_ms = ts,
-                             .manifest_list = luri,
-                             .operation = added_files == 0   ? "delete"
-                                          : deleted_files == 0 ? "append"
-                                                               : "overwrite",
-                             .summary = kv,
-                             .nsummary = 7};
-    req = nf_ice_requirements_main(t);
-    upd = nf_ice_updates_add_snapshot(&s);
-    if (req == NULL || upd == NULL) {
-        st = nf_err_set(err, NF_ENOMEM, "commit of %s.%s", ns, fa->table);
-        goto done;
-    }
-    if (o->before_commit != NULL)
-        o->before_commit(o->hook_ctx, "rollup", attempt);
-    st = nf_ice_catalog_commit(c, ns, fa->table, req, upd, NULL, err);
-    if (st == NF_ECONFLICT) {
-        if (r != NULL)
-            r->conflicts++;
-    } else if (unknown_outcome(st)) {
-        if (r != NULL)
-            r->unknown_outcomes++;
-        nf_err first = *err;
-        nf_ice_table *t2 = NULL;
-        if (nf_ice_catalog_load(c, ns, fa->table, &t2, NULL, err) == NF_OK &&
-            nf_ice_table_snapshot(t2, sid) != NULL) {
-            st = NF_OK;
-        } else {
-            st = NF_EAGAIN;
-            *err = first;
-        }
-        nf_ice_table_free(t2);
-    }
+    if (res.unknown && st != NF_OK)
+        st = NF_EAGAIN; /* not seen, or the reload failed: re-plan either way */
     if (st == NF_OK) {
         *changed = true;
         if (r != NULL) {
             r->commits++;
-            r->rollup_rows += added_rec;
+            r->rollup_rows += ch->added != NULL ? ch->added->record_count : 0;
         }
     }
 done:
-    if (have_m)
-        free(m.path);
-    free(entries);
     nf_ice_datafiles_free(live, nlive);
+    free(drop);
     free(old);
     free(nd);
     free(old_text);
     free(new_text);
-    free(schema);
-    free(mpath);
-    free(lpath);
-    free(luri);
-    free(req);
-    free(upd);
     nf_ice_table_free(t);
     return st;
 }
@@ -702,7 +586,7 @@ static nf_status
 commit_family(nf_ice_catalog *c, const char *ns, family *fa, const fchange *ch,
               const nf_maint_options *o, nf_rollup_report *r, nf_err *err)
 {
-    for (int attempt = 0; attempt < attempts_of(o); attempt++) {
+    for (int attempt = 0; attempt < nf_snapcommit_attempts(o); attempt++) {
         bool changed = false;
         nf_status st = commit_once(c, ns, fa, ch, o, attempt, r, &changed, err);
         if (st == NF_OK) {
@@ -713,7 +597,7 @@ commit_family(nf_ice_catalog *c, const char *ns, family *fa, const fchange *ch,
             return st;
     }
     return nf_err_set(err, NF_ECONFLICT, "rollup commit to %s.%s: %d attempts conflicted", ns,
-                      fa->table, attempts_of(o));
+                      fa->table, nf_snapcommit_attempts(o));
 }
 
 /* ---- the pass ------------------------------------------------------------------------------------ */

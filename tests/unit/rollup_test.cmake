@@ -7,7 +7,8 @@ if(TARGET nf_histq)
   list(PREPEND _libs nf_histq nf_query)
 endif()
 nf_unit_test(rollup_test SOURCES rollup_test.c ${CMAKE_SOURCE_DIR}/lib/pqwriter/maintain.c
-             ${CMAKE_SOURCE_DIR}/lib/pqwriter/rollup.c LIBS ${_libs})
+             ${CMAKE_SOURCE_DIR}/lib/pqwriter/rollup.c
+             ${CMAKE_SOURCE_DIR}/lib/pqwriter/snapcommit.c LIBS ${_libs})
 if(TARGET nf_histq)
   target_compile_definitions(rollup_test PRIVATE ROLLUP_TEST_HISTQ=1)
 endif()
