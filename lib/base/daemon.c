@@ -39,3 +39,12 @@ nf_nap_unless_stopped(pthread_mutex_t *mu, pthread_cond_t *cv, const bool *stop,
     pthread_mutex_unlock(mu);
     return stopped;
 }
+
+bool
+nf_stop_requested(pthread_mutex_t *mu, const bool *stop)
+{
+    pthread_mutex_lock(mu);
+    bool s = *stop;
+    pthread_mutex_unlock(mu);
+    return s;
+}

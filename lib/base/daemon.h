@@ -20,4 +20,7 @@ void nf_daemon_begin(const char *log_level, sigset_t *stop_signals);
 bool nf_nap_unless_stopped(pthread_mutex_t *mu, pthread_cond_t *cv, const bool *stop,
                            uint64_t ms);
 
+/* *stop read under mu (which guards it): a worker's "was stop requested?". */
+bool nf_stop_requested(pthread_mutex_t *mu, const bool *stop);
+
 #endif

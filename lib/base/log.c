@@ -1,6 +1,7 @@
 /* log.c — stderr logging with a run-time level. See log.h. */
 #include "log.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -8,6 +9,8 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 static atomic_int min_level = NF_LOG_INFO;
 
@@ -89,4 +92,14 @@ nf_ratelimit_allow(nf_ratelimit *rl, uint64_t now_ms, uint64_t interval_ms,
     rl->last_ms = now_ms;
     rl->used = true;
     return true;
+}
+
+void
+nf_log_warn_rl(nf_ratelimit *rl, uint64_t interval_ms, const char *component, const char *what,
+               const char *why)
+{
+    uint64_t suppressed;
+    if (nf_ratelimit_allow(rl, nf_mono_ms(), interval_ms, &suppressed))
+        nf_log_warn(component, "%s: %s (similar messages suppressed: %" PRIu64 ")", what, why,
+                    suppressed);
 }

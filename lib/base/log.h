@@ -43,4 +43,10 @@ typedef struct nf_ratelimit {
 bool nf_ratelimit_allow(nf_ratelimit *rl, uint64_t now_ms, uint64_t interval_ms,
                         uint64_t *suppressed_out);
 
+/* A warning through rl (at most one per interval_ms of the monotonic clock): logs
+ * `what: why (similar messages suppressed: N)` for component when rl allows it, else counts
+ * it as suppressed. All strings borrowed. Same thread rule as rl. */
+void nf_log_warn_rl(nf_ratelimit *rl, uint64_t interval_ms, const char *component,
+                    const char *what, const char *why);
+
 #endif

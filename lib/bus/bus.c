@@ -1137,3 +1137,12 @@ nf_bus_msg_release(nf_bus_msg *m)
     natsMsg_Destroy(m->handle);
     memset(m, 0, sizeof(*m));
 }
+
+void
+nf_bus_msg_id(const nf_bus_msg *m, char *out, size_t n)
+{
+    if (m->msg_id != NULL && m->msg_id[0] != '\0')
+        snprintf(out, n, "%s", m->msg_id);
+    else
+        snprintf(out, n, "stream:%" PRIu64, m->stream_seq);
+}

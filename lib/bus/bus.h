@@ -236,6 +236,10 @@ nf_status nf_bus_term(nf_bus_consumer *c, nf_bus_msg *m, nf_err *err);
  * or the message is already settled. */
 const char *nf_bus_msg_header(const nf_bus_msg *m, const char *name);
 
+/* Text naming m in logs and dead letters: its Nats-Msg-Id, or "stream:<sequence>" when it has
+ * none. Written into out (n bytes, cut to fit, always NUL-terminated when n > 0). */
+void nf_bus_msg_id(const nf_bus_msg *m, char *out, size_t n);
+
 /* Frees m without telling the server (it is redelivered after AckWait) and zeroes *m.
  * NULL-safe, and a no-op on a message already settled or released. */
 void nf_bus_msg_release(nf_bus_msg *m);

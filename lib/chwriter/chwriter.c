@@ -116,10 +116,7 @@ struct nf_chwriter {
 static bool
 stopping(nf_chwriter *w)
 {
-    pthread_mutex_lock(&w->mu);
-    bool s = w->stop;
-    pthread_mutex_unlock(&w->mu);
-    return s;
+    return nf_stop_requested(&w->mu, &w->stop);
 }
 
 /* Sleeps up to ms unless stop is requested; true when stopping. */
@@ -133,10 +130,7 @@ nap(nf_chwriter *w, uint64_t ms)
 static void
 warn_rl(nf_ratelimit *rl, const char *what, const char *why)
 {
-    uint64_t suppressed;
-    if (nf_ratelimit_allow(rl, nf_mono_ms(), LOG_EVERY_MS, &suppressed))
-        nf_log_warn(COMP, "%s: %s (similar messages suppressed: %" PRIu64 ")", what, why,
-                    suppressed);
+    nf_log_warn_rl(rl, LOG_EVERY_MS, COMP, what, why);
 }
 
 static void
@@ -156,15 +150,6 @@ static void
 warn_ch(nf_chwriter *w, const char *what, const char *why)
 {
     warn_rl(&w->rl_ch, what, why);
-}
-
-static void
-message_id(const nf_bus_msg *m, char *out, size_t n)
-{
-    if (m->msg_id != NULL && m->msg_id[0] != '\0')
-        snprintf(out, n, "%s", m->msg_id);
-    else
-        snprintf(out, n, "stream:%" PRIu64, m->stream_seq);
 }
 
 /* ---- connecting ------------------------------------------------------------------------- */
@@ -569,7 +554,7 @@ take_all(nf_chwriter *w, nf_bus_msg *msgs, size_t n)
         }
     for (size_t i = 0; i < n; i++) {
         atomic_fetch_add(&w->st.messages, 1);
-        message_id(&msgs[i], ids[i], MSG_ID_MAX);
+        nf_bus_msg_id(&msgs[i], ids[i], MSG_ID_MAX);
         if (is_held(w, msgs[i].stream_seq)) { /* invariant 3 */
             atomic_fetch_add(&w->st.held_twice, 1);
             nf_bus_msg_release(&msgs[i]);

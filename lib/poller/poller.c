@@ -95,10 +95,7 @@ nap(nf_poller *p, uint64_t ms)
 static bool
 stopping(nf_poller *p)
 {
-    pthread_mutex_lock(&p->mu);
-    bool s = p->stop;
-    pthread_mutex_unlock(&p->mu);
-    return s;
+    return nf_stop_requested(&p->mu, &p->stop);
 }
 
 /* Comma-separated durable names the writers use ("clickhouse,parquet"). */

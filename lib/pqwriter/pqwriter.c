@@ -108,10 +108,7 @@ struct nf_pqwriter {
 static bool
 stopping(nf_pqwriter *w)
 {
-    pthread_mutex_lock(&w->mu);
-    bool s = w->stop;
-    pthread_mutex_unlock(&w->mu);
-    return s;
+    return nf_stop_requested(&w->mu, &w->stop);
 }
 
 static bool
@@ -123,19 +120,7 @@ nap(nf_pqwriter *w, uint64_t ms)
 static void
 warn_rl(nf_ratelimit *rl, const char *what, const char *why)
 {
-    uint64_t suppressed;
-    if (nf_ratelimit_allow(rl, nf_mono_ms(), LOG_EVERY_MS, &suppressed))
-        nf_log_warn(COMP, "%s: %s (similar messages suppressed: %" PRIu64 ")", what, why,
-                    suppressed);
-}
-
-static void
-message_id(const nf_bus_msg *m, char *out, size_t n)
-{
-    if (m->msg_id != NULL && m->msg_id[0] != '\0')
-        snprintf(out, n, "%s", m->msg_id);
-    else
-        snprintf(out, n, "stream:%" PRIu64, m->stream_seq);
+    nf_log_warn_rl(rl, LOG_EVERY_MS, COMP, what, why);
 }
 
 /* ---- connecting ------------------------------------------------------------------------- */
@@ -353,7 +338,7 @@ static void
 take(nf_pqwriter *w, nf_bus_msg *m)
 {
     char id[MSG_ID_MAX];
-    message_id(m, id, sizeof(id));
+    nf_bus_msg_id(m, id, sizeof(id));
     atomic_fetch_add(&w->st.messages, 1);
     if (m->num_delivered > 1)
         atomic_fetch_add(&w->st.redeliveries, 1);
