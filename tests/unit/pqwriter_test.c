@@ -48,6 +48,7 @@
 #include "iceberg/iceberg.h"
 #include "pqwriter/maintain.h"
 
+#include "coldtest.h"
 #include "testnet.h"
 
 #define DAY_MS 86400000LL
@@ -74,37 +75,17 @@ setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/pqwriter_test.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    coldtest_table_open("/tmp/pqwriter_test.XXXXXX", f->dir, sizeof f->dir, f->loc,
+                        sizeof f->loc, &f->cat);
     char uri[160];
     snprintf(uri, sizeof uri, "file://%s", f->dir);
     nf_ice_catalog_config cfg = {.uri = uri};
     nf_err err = {0};
-    assert_int_equal(nf_ice_catalog_open(&cfg, &f->cat, &err), NF_OK);
     assert_int_equal(nf_ice_catalog_open(&cfg, &f->cat2, &err), NF_OK);
-    assert_int_equal(nf_ice_catalog_ensure_namespace(f->cat, NS, &err), NF_OK);
-    nf_ice_table *t = NULL;
-    nf_status st = nf_ice_catalog_create(f->cat, NS, TBL, NULL, nf_cold_schema_json,
-                                         nf_cold_spec_json, nf_cold_sort_order_json,
-                                         nf_cold_properties_json, &t, &err);
-    if (st != NF_OK)
-        fail_msg("create: %s", err.msg);
-    char *p = NULL;
-    assert_int_equal(nf_ice_uri_path(nf_ice_table_location(t), &p, &err), NF_OK);
-    snprintf(f->loc, sizeof f->loc, "%s", p);
-    free(p);
-    nf_ice_table_free(t);
     assert_int_equal(nf_duck_open(NULL, 1, NULL, &f->duck, &err), NF_OK);
     f->today = (int64_t)nf_wall_ms() / DAY_MS;
     *state = f;
     return 0;
-}
-
-static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb, (void)type, (void)ftw;
-    return remove(path);
 }
 
 static int
@@ -114,11 +95,7 @@ teardown(void **state)
     nf_duck_close(f->duck);
     nf_ice_catalog_close(f->cat);
     nf_ice_catalog_close(f->cat2);
-    const char *keep = getenv("PQ_TEST_KEEP");
-    if (keep == NULL || strcmp(keep, "1") != 0)
-        nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    else
-        fprintf(stderr, "kept %s\n", f->dir);
+    coldtest_remove_dir(f->dir, "PQ_TEST_KEEP");
     free(f);
     return 0;
 }
@@ -163,65 +140,13 @@ append_day(fx *f, nf_ice_catalog *c, int64_t day, size_t n)
         fail_msg("flowfile_write: %s", err.msg);
     free(flows);
 
-    nf_ice_table *t = NULL;
-    assert_int_equal(nf_ice_catalog_load(c, NS, TBL, &t, NULL, &err), NF_OK);
-    const nf_ice_snapshot *cur = nf_ice_table_current(t);
-    int64_t sid = nf_ice_new_snapshot_id();
-    int64_t seq = nf_ice_table_last_sequence(t) + 1;
-    nf_ice_manifest *ms = NULL;
-    size_t nm = 0;
-    if (cur != NULL)
-        assert_int_equal(nf_ice_mlist_read(cur->manifest_list, &ms, &nm, &err), NF_OK);
-    nf_ice_manifest *all = calloc(nm + 1, sizeof *all);
-    assert_non_null(all);
-    if (nm > 0)
-        memcpy(all, ms, nm * sizeof *ms);
-
-    char *schema = nf_ice_table_schema_json(t);
-    assert_non_null(schema);
-    nf_ice_spec spec;
-    assert_int_equal(nf_ice_table_spec(t, &spec, &err), NF_OK);
-    nf_ice_manifest_ctx ctx = {.schema_json = schema,
-                               .schema_id = nf_ice_table_schema_id(t),
-                               .spec = &spec,
-                               .type_of = nf_cold_type_of};
-    char mpath[512], lpath[512];
-    snprintf(mpath, sizeof mpath, "%s/metadata/append-%" PRId64 "-m0.avro", f->loc, sid);
-    snprintf(lpath, sizeof lpath, "%s/metadata/snap-%" PRId64 "-1-append.avro", f->loc, sid);
-    st = nf_ice_manifest_write(mpath, &ctx, sid, seq, files, nf, &all[nm], &err);
-    if (st != NF_OK)
-        fail_msg("manifest_write: %s", err.msg);
-    st = nf_ice_mlist_write(lpath, sid, cur ? cur->snapshot_id : -1, seq, all, nm + 1, &err);
-    if (st != NF_OK)
-        fail_msg("mlist_write: %s", err.msg);
-    char *luri = nf_ice_path_uri(lpath);
     char last[24], added[24];
     f->jsseq += n;
     snprintf(last, sizeof last, "%" PRIu64, f->jsseq);
     snprintf(added, sizeof added, "%zu", n);
     const char *kv[] = {"added-records", added, NF_COLD_SUMMARY_STREAM, "NETFLOW",
                         NF_COLD_SUMMARY_LAST_SEQ, last, NF_COLD_SUMMARY_SEQS, ""};
-    nf_ice_snapshot_new s = {.snapshot_id = sid,
-                             .parent_id = cur ? cur->snapshot_id : -1,
-                             .sequence_number = seq,
-                             .timestamp_ms = (int64_t)nf_wall_ms(),
-                             .manifest_list = luri,
-                             .operation = "append",
-                             .summary = kv,
-                             .nsummary = 4};
-    char *req = nf_ice_requirements_main(t);
-    char *upd = nf_ice_updates_add_snapshot(&s);
-    st = nf_ice_catalog_commit(c, NS, TBL, req, upd, NULL, &err);
-    if (st != NF_OK)
-        fail_msg("append commit: %s", err.msg);
-    free(req);
-    free(upd);
-    free(luri);
-    free(schema);
-    free(all[nm].path);
-    free(all);
-    nf_ice_manifests_free(ms, nm);
-    nf_ice_table_free(t);
+    coldtest_append_files(c, f->loc, files, nf, kv, 4);
     nf_ice_datafiles_free(files, nf);
 }
 

@@ -43,6 +43,7 @@
 #include "iceberg/iceberg.h"
 #include "pqwriter/maintain.h"
 #include "pqwriter/rollup.h"
+#include "coldtest.h"
 #ifdef ROLLUP_TEST_HISTQ
 #include "histq/histq.h"
 #include "query/query.h"
@@ -165,24 +166,9 @@ setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/rollup_test.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    char uri[160];
-    snprintf(uri, sizeof uri, "file://%s", f->dir);
-    nf_ice_catalog_config cfg = {.uri = uri};
+    coldtest_table_open("/tmp/rollup_test.XXXXXX", f->dir, sizeof f->dir, f->loc,
+                        sizeof f->loc, &f->cat);
     nf_err err = {0};
-    assert_int_equal(nf_ice_catalog_open(&cfg, &f->cat, &err), NF_OK);
-    assert_int_equal(nf_ice_catalog_ensure_namespace(f->cat, NS, &err), NF_OK);
-    nf_ice_table *t = NULL;
-    if (nf_ice_catalog_create(f->cat, NS, TBL, NULL, nf_cold_schema_json, nf_cold_spec_json,
-                              nf_cold_sort_order_json, nf_cold_properties_json, &t,
-                              &err) != NF_OK)
-        fail_msg("create: %s", err.msg);
-    char *p = NULL;
-    assert_int_equal(nf_ice_uri_path(nf_ice_table_location(t), &p, &err), NF_OK);
-    snprintf(f->loc, sizeof f->loc, "%s", p);
-    free(p);
-    nf_ice_table_free(t);
     assert_int_equal(nf_duck_open(NULL, 1, NULL, &f->duck, &err), NF_OK);
     f->today = (int64_t)nf_wall_ms() / DAY_MS;
     f->rng = 0x9e3779b97f4a7c15ull;
@@ -191,23 +177,12 @@ setup(void **state)
 }
 
 static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb, (void)type, (void)ftw;
-    return remove(path);
-}
-
-static int
 teardown(void **state)
 {
     fx *f = *state;
     nf_duck_close(f->duck);
     nf_ice_catalog_close(f->cat);
-    const char *keep = getenv("ROLLUP_TEST_KEEP");
-    if (keep == NULL || strcmp(keep, "1") != 0)
-        nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    else
-        fprintf(stderr, "kept %s\n", f->dir);
+    coldtest_remove_dir(f->dir, "ROLLUP_TEST_KEEP");
     free(f);
     return 0;
 }
@@ -282,56 +257,8 @@ append_day(fx *f, int64_t day, size_t n)
         fail_msg("flowfile_write: %s", err.msg);
     free(flows);
 
-    nf_ice_table *t0 = NULL;
-    assert_int_equal(nf_ice_catalog_load(f->cat, NS, TBL, &t0, NULL, &err), NF_OK);
-    const nf_ice_snapshot *cur = nf_ice_table_current(t0);
-    int64_t sid = nf_ice_new_snapshot_id();
-    int64_t seq = nf_ice_table_last_sequence(t0) + 1;
-    nf_ice_manifest *ms = NULL;
-    size_t nm = 0;
-    if (cur != NULL)
-        assert_int_equal(nf_ice_mlist_read(cur->manifest_list, &ms, &nm, &err), NF_OK);
-    nf_ice_manifest *all = calloc(nm + 1, sizeof *all);
-    assert_non_null(all);
-    if (nm > 0)
-        memcpy(all, ms, nm * sizeof *ms);
-    char *schema = nf_ice_table_schema_json(t0);
-    nf_ice_spec spec;
-    assert_int_equal(nf_ice_table_spec(t0, &spec, &err), NF_OK);
-    nf_ice_manifest_ctx ctx = {.schema_json = schema,
-                               .schema_id = nf_ice_table_schema_id(t0),
-                               .spec = &spec,
-                               .type_of = nf_cold_type_of};
-    char mpath[512], lpath[512];
-    snprintf(mpath, sizeof mpath, "%s/metadata/append-%" PRId64 "-m0.avro", f->loc, sid);
-    snprintf(lpath, sizeof lpath, "%s/metadata/snap-%" PRId64 "-1-append.avro", f->loc, sid);
-    if (nf_ice_manifest_write(mpath, &ctx, sid, seq, files, nf, &all[nm], &err) != NF_OK)
-        fail_msg("manifest_write: %s", err.msg);
-    if (nf_ice_mlist_write(lpath, sid, cur ? cur->snapshot_id : -1, seq, all, nm + 1, &err) !=
-        NF_OK)
-        fail_msg("mlist_write: %s", err.msg);
-    char *luri = nf_ice_path_uri(lpath);
     const char *kv[] = {"added-records", "0"};
-    nf_ice_snapshot_new s = {.snapshot_id = sid,
-                             .parent_id = cur ? cur->snapshot_id : -1,
-                             .sequence_number = seq,
-                             .timestamp_ms = (int64_t)nf_wall_ms(),
-                             .manifest_list = luri,
-                             .operation = "append",
-                             .summary = kv,
-                             .nsummary = 1};
-    char *req = nf_ice_requirements_main(t0);
-    char *upd = nf_ice_updates_add_snapshot(&s);
-    if (nf_ice_catalog_commit(f->cat, NS, TBL, req, upd, NULL, &err) != NF_OK)
-        fail_msg("append commit: %s", err.msg);
-    free(req);
-    free(upd);
-    free(luri);
-    free(schema);
-    free(all[nm].path);
-    free(all);
-    nf_ice_manifests_free(ms, nm);
-    nf_ice_table_free(t0);
+    coldtest_append_files(f->cat, f->loc, files, nf, kv, 1);
     nf_ice_datafiles_free(files, nf);
     usleep(2000); /* distinct snapshot times for time travel */
 }
