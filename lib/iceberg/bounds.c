@@ -35,6 +35,18 @@ nf_ice_bound_long(int64_t v, uint8_t out[8])
     return 8;
 }
 
+size_t
+nf_ice_bound_len(nf_ice_type t)
+{
+    switch (t) {
+    case NF_ICE_INT:
+    case NF_ICE_DATE: return 4;
+    case NF_ICE_LONG:
+    case NF_ICE_TIMESTAMPTZ: return 8;
+    default: return 0; /* variable */
+    }
+}
+
 /* Longest prefix of s (at most max bytes) ending on a UTF-8 character boundary. */
 static size_t
 utf8_cut(const unsigned char *s, size_t len, size_t max)

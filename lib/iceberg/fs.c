@@ -223,9 +223,8 @@ read_hint(const char *meta_dir)
     return whole && v > 0 ? v : 0;
 }
 
-/* Parses a file name "v<digits>.metadata.json"; >0 or 0 when it is not one. */
-static int64_t
-version_of_name(const char *name)
+int64_t
+nf_ice_fs_version_of_name(const char *name)
 {
     if (name[0] != 'v' || name[1] < '1' || name[1] > '9')
         return 0;
@@ -253,7 +252,7 @@ scan_versions(const char *meta_dir, int64_t *best, nf_err *err)
     struct dirent *de;
     errno = 0;
     while ((de = readdir(d)) != NULL) {
-        int64_t v = version_of_name(de->d_name);
+        int64_t v = nf_ice_fs_version_of_name(de->d_name);
         if (v > *best)
             *best = v;
         errno = 0;

@@ -70,6 +70,9 @@ typedef struct nf_ice_colstat {
 /* Encodes v as an INT/DATE (4 bytes) or LONG/TIMESTAMPTZ (8 bytes) bound; returns length. */
 size_t nf_ice_bound_int(int32_t v, uint8_t out[4]);
 size_t nf_ice_bound_long(int64_t v, uint8_t out[8]);
+/* Length of every encoded bound of type t: 4 (INT, DATE), 8 (LONG, TIMESTAMPTZ), 0 for the
+ * variable-length types (STRING, BINARY). */
+size_t nf_ice_bound_len(nf_ice_type t);
 /* Sets st's lower/upper bound from a string of len bytes, truncating as described above. */
 void nf_ice_bound_string_lower(nf_ice_colstat *st, const char *s, size_t len);
 void nf_ice_bound_string_upper(nf_ice_colstat *st, const char *s, size_t len);
@@ -347,6 +350,9 @@ nf_status nf_ice_fs_write_version(const char *table_dir, int64_t version, const 
 /* Highest N with metadata/vN.metadata.json present (version-hint.text, then probing N+1…);
  * NF_ENOTFOUND if none. */
 nf_status nf_ice_fs_latest_version(const char *table_dir, int64_t *version, nf_err *err);
+/* The N of a metadata file name "v<N>.metadata.json" (N >= 1, no leading zero, no overflow);
+ * 0 for any other name. */
+int64_t nf_ice_fs_version_of_name(const char *name);
 
 /* "file:///a/b" → "/a/b" (malloc'd); plain absolute paths are returned copied; anything
  * else NF_EINVAL. */

@@ -326,18 +326,6 @@ set_stat_map(avro_value_t *df, const char *name, const nf_ice_datafile *f, enum 
     return 0;
 }
 
-static size_t
-type_len(nf_ice_type t)
-{
-    switch (t) {
-    case NF_ICE_INT:
-    case NF_ICE_DATE: return 4;
-    case NF_ICE_LONG:
-    case NF_ICE_TIMESTAMPTZ: return 8;
-    default: return 0;
-    }
-}
-
 /* Checks one data file before it is written (message names file and column). */
 static nf_status
 check_file(const nf_ice_manifest_ctx *ctx, const nf_ice_datafile *f, size_t i, nf_err *err)
@@ -360,7 +348,7 @@ check_file(const nf_ice_manifest_ctx *ctx, const nf_ice_datafile *f, size_t i, n
             s->upper_len > NF_ICE_BOUND_MAX)
             return nf_err_set(err, NF_EINVAL, "data file %s: column %zu (field %d) is invalid",
                               f->path, c, s->field_id);
-        size_t want = ctx->type_of ? type_len(ctx->type_of(s->field_id)) : 0;
+        size_t want = ctx->type_of ? nf_ice_bound_len(ctx->type_of(s->field_id)) : 0;
         if (want && ((s->lower_len && s->lower_len != want) ||
                      (s->upper_len && s->upper_len != want)))
             return nf_err_set(err, NF_EINVAL, "data file %s: field %d bounds must be %zu "

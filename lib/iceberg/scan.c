@@ -78,22 +78,10 @@ find_col(const nf_ice_datafile *d, int32_t id)
     return NULL;
 }
 
-static size_t
-type_len(nf_ice_type t)
-{
-    switch (t) {
-    case NF_ICE_INT:
-    case NF_ICE_DATE: return 4;
-    case NF_ICE_LONG:
-    case NF_ICE_TIMESTAMPTZ: return 8;
-    default: return 0; /* variable */
-    }
-}
-
 static bool
 len_ok(nf_ice_type t, size_t len)
 {
-    size_t want = type_len(t);
+    size_t want = nf_ice_bound_len(t);
     return len > 0 && (want == 0 || want == len);
 }
 
@@ -105,12 +93,12 @@ cond_may_match(const nf_ice_cond *c, const nf_ice_colstat *s)
         return true;
     /* File minimum above the condition's maximum? */
     if (c->hi_len > 0 && len_ok(c->type, c->hi_len) && len_ok(c->type, s->lower_len) &&
-        (type_len(c->type) == 0 || s->lower_len == c->hi_len) &&
+        (nf_ice_bound_len(c->type) == 0 || s->lower_len == c->hi_len) &&
         nf_ice_bound_cmp(c->type, s->lower, s->lower_len, c->hi, c->hi_len) > 0)
         return false;
     /* File maximum below the condition's minimum? */
     if (c->lo_len > 0 && len_ok(c->type, c->lo_len) && len_ok(c->type, s->upper_len) &&
-        (type_len(c->type) == 0 || s->upper_len == c->lo_len) &&
+        (nf_ice_bound_len(c->type) == 0 || s->upper_len == c->lo_len) &&
         nf_ice_bound_cmp(c->type, s->upper, s->upper_len, c->lo, c->lo_len) < 0)
         return false;
     return true;

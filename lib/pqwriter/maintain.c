@@ -832,23 +832,6 @@ expire_snapshots(nf_ice_catalog *c, const char *ns, const char *table, const nf_
                       table, nf_snapcommit_attempts(o));
 }
 
-/* The N of "v<N>.metadata.json" (the name both our catalogs give metadata files); 0 for any
- * other name, which is then never touched. */
-static int64_t
-metadata_version(const char *name)
-{
-    if (name[0] != 'v' || name[1] < '1' || name[1] > '9')
-        return 0;
-    int64_t v = 0;
-    const char *p = name + 1;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > (INT64_MAX - 9) / 10)
-            return 0;
-        v = v * 10 + (*p - '0');
-    }
-    return strcmp(p, ".metadata.json") == 0 ? v : 0;
-}
-
 /* Deletes the metadata files beyond write.metadata.previous-versions-max: in the directory of
  * the current metadata file, every v<N>.metadata.json older than the current one that the
  * metadata-log (which the commit code trims to that many entries) no longer lists. Never the
@@ -869,7 +852,7 @@ trim_metadata(nf_ice_catalog *c, const char *ns, const char *table, nf_maint_rep
     if (cur_uri == NULL || nf_ice_uri_path(cur_uri, &cur, NULL) != NF_OK)
         goto done; /* not a local file: nothing of ours to trim */
     char *slash = strrchr(cur, '/');
-    int64_t cur_version = slash != NULL ? metadata_version(slash + 1) : 0;
+    int64_t cur_version = slash != NULL ? nf_ice_fs_version_of_name(slash + 1) : 0;
     if (cur_version == 0)
         goto done;
     *slash = '\0'; /* cur is now the metadata directory */
@@ -907,7 +890,7 @@ trim_metadata(nf_ice_catalog *c, const char *ns, const char *table, nf_maint_rep
     size_t dlen = strlen(cur);
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        int64_t v = metadata_version(de->d_name);
+        int64_t v = nf_ice_fs_version_of_name(de->d_name);
         if (v == 0 || v >= cur_version)
             continue;
         free(path);
