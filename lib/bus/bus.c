@@ -1146,3 +1146,37 @@ nf_bus_msg_id(const nf_bus_msg *m, char *out, size_t n)
     else
         snprintf(out, n, "stream:%" PRIu64, m->stream_seq);
 }
+
+nf_status
+nf_bus_reader_ready(const nf_bus_reader_config *rc, nf_bus **bus, bool *dlq_ready,
+                    nf_bus_consumer **consumer, unsigned *done, const char **what, nf_err *err)
+{
+    *done = 0;
+    *what = "NATS";
+    nf_status st;
+    if (*bus == NULL) {
+        if ((st = nf_bus_connect(&rc->bus, bus, err)) != NF_OK)
+            return st;
+        *done |= NF_BUS_READER_CONNECTED;
+    }
+    if (!*dlq_ready) {
+        *what = "dead-letter stream";
+        st = nf_bus_ensure_dead_letter_stream(*bus, rc->dead_letter_stream,
+                                              rc->dead_letter_subject,
+                                              rc->dead_letter_max_age_ms, err);
+        if (st != NF_OK)
+            return st;
+        *dlq_ready = true;
+    }
+    if (*consumer == NULL) {
+        st = nf_bus_consumer_open(*bus, rc->stream, rc->durable, rc->subject, rc->ack_wait_ms,
+                                  rc->max_ack_pending, consumer, err);
+        if (st != NF_OK) {
+            *what = st == NF_ENOTFOUND ? "stream not found yet (the poller creates it)"
+                                       : "consumer";
+            return st;
+        }
+        *done |= NF_BUS_READER_BOUND;
+    }
+    return NF_OK;
+}

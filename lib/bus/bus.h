@@ -265,4 +265,37 @@ nf_status nf_bus_dead_letter(nf_bus *b, nf_bus_consumer *c, nf_bus_msg *m,
                              const char *id, const char *reason, uint64_t retry_delay_ms,
                              nf_err *err);
 
+/* ---- a reading daemon's setup ------------------------------------------------------------ */
+
+/* What a daemon reading a stream (the ClickHouse and Parquet writers) sets up: the
+ * connection, its dead-letter stream and its durable consumer. Everything borrowed. */
+typedef struct nf_bus_reader_config {
+    nf_bus_config bus;
+    const char *dead_letter_stream;
+    const char *dead_letter_subject;
+    uint64_t dead_letter_max_age_ms;
+    const char *stream;  /* the stream read */
+    const char *durable; /* the durable consumer's name */
+    const char *subject; /* its filter subject */
+    uint64_t ack_wait_ms;
+    int max_ack_pending;
+} nf_bus_reader_config;
+
+/* Flags of *done in nf_bus_reader_ready: what that call set up. */
+#define NF_BUS_READER_CONNECTED 1u /* *bus was connected */
+#define NF_BUS_READER_BOUND 2u     /* *consumer was opened */
+
+/* Brings a reader's NATS side up step by step, resuming where an earlier call stopped:
+ * connects if *bus is NULL (nf_bus_connect), ensures the dead-letter stream unless
+ * *dlq_ready (then sets it), opens the durable consumer if *consumer is NULL
+ * (nf_bus_consumer_open). *bus and *consumer become returned-owned as those calls say.
+ * *done receives the NF_BUS_READER_* flags of what this call set up (so the caller can log
+ * it), also on failure. On failure *what (a static text) names the step: "NATS",
+ * "dead-letter stream", "consumer", or "stream not found yet (the poller creates it)" for
+ * NF_ENOTFOUND; what was set up before stays for the next call. Errors as the call that
+ * failed. */
+nf_status nf_bus_reader_ready(const nf_bus_reader_config *rc, nf_bus **bus, bool *dlq_ready,
+                              nf_bus_consumer **consumer, unsigned *done, const char **what,
+                              nf_err *err);
+
 #endif

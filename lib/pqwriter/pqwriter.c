@@ -128,38 +128,30 @@ warn_rl(nf_ratelimit *rl, const char *what, const char *why)
 static bool
 bus_ready(nf_pqwriter *w)
 {
+    const nf_pqwriter_config *cfg = w->cfg;
+    nf_bus_reader_config rc = {
+        .bus = {.url = cfg->nats_url, .security = &cfg->security, .name = "serviceradar-netflow-parquet"},
+        .dead_letter_stream = cfg->dead_letter_stream,
+        .dead_letter_subject = cfg->dead_letter_subject,
+        .dead_letter_max_age_ms = cfg->dead_letter_max_age_ms,
+        .stream = cfg->stream,
+        .durable = cfg->consumer,
+        .subject = cfg->subject,
+        .ack_wait_ms = cfg->ack_wait_ms,
+        .max_ack_pending = (int)cfg->max_ack_pending};
     nf_err err = {0};
-    if (w->bus == NULL) {
-        nf_bus_config bc = {.url = w->cfg->nats_url, .security = &w->cfg->security,
-                            .name = "serviceradar-netflow-parquet"};
-        if (nf_bus_connect(&bc, &w->bus, &err) != NF_OK) {
-            warn_rl(&w->rl_nats, "NATS", err.msg);
-            return false;
-        }
-        nf_log_info(COMP, "connected to NATS %s", w->cfg->nats_url);
-    }
-    if (!w->dlq_ready) {
-        if (nf_bus_ensure_dead_letter_stream(w->bus, w->cfg->dead_letter_stream,
-                                             w->cfg->dead_letter_subject,
-                                             w->cfg->dead_letter_max_age_ms, &err) != NF_OK) {
-            warn_rl(&w->rl_nats, "dead-letter stream", err.msg);
-            return false;
-        }
-        w->dlq_ready = true;
-    }
-    if (w->consumer == NULL) {
-        nf_status st = nf_bus_consumer_open(w->bus, w->cfg->stream, w->cfg->consumer,
-                                            w->cfg->subject, w->cfg->ack_wait_ms,
-                                            (int)w->cfg->max_ack_pending, &w->consumer, &err);
-        if (st != NF_OK) {
-            warn_rl(&w->rl_nats,
-                    st == NF_ENOTFOUND ? "stream not found yet (the poller creates it)"
-                                       : "consumer",
-                    err.msg);
-            return false;
-        }
-        nf_log_info(COMP, "reading stream %s subject %s as durable %s", w->cfg->stream,
-                    w->cfg->subject, w->cfg->consumer);
+    unsigned done = 0;
+    const char *what = NULL;
+    nf_status st =
+        nf_bus_reader_ready(&rc, &w->bus, &w->dlq_ready, &w->consumer, &done, &what, &err);
+    if (done & NF_BUS_READER_CONNECTED)
+        nf_log_info(COMP, "connected to NATS %s", cfg->nats_url);
+    if (done & NF_BUS_READER_BOUND)
+        nf_log_info(COMP, "reading stream %s subject %s as durable %s", cfg->stream,
+                    cfg->subject, cfg->consumer);
+    if (st != NF_OK) {
+        warn_rl(&w->rl_nats, what, err.msg);
+        return false;
     }
     atomic_store(&w->st.nats_up, nf_bus_connected(w->bus) ? 1 : 0);
     return true;
