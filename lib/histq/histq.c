@@ -263,13 +263,6 @@ rplan_free(rplan *p)
     memset(p, 0, sizeof(*p));
 }
 
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 /* Live record count per day d0..d1 of snapshot mlist (counts[d - d0]): a scan with only the
  * time condition of those whole days, which no file of those days can fail. */
 static nf_status
@@ -330,7 +323,7 @@ plan_rollups(nf_ice_catalog *cat, const char *ns, const char *table, const nf_ic
                                                        NF_COLD_ROLLUP_SUMMARY_DAYS),
                                   &rec, &nrec, NULL) != NF_OK || nrec == 0)
         goto done; /* a list that does not parse: no day is known current */
-    int64_t d0 = floor_div(a, DAY_S), d1 = floor_div(b - 1, DAY_S);
+    int64_t d0 = nf_floor_div(a, DAY_S), d1 = nf_floor_div(b - 1, DAY_S);
     size_t nd = (size_t)(d1 - d0 + 1);
     counts = calloc(nd, sizeof(*counts));
     /* At most one rollup span per day, and a raw span before each and after the last. */

@@ -21,6 +21,8 @@
 #include "avro.h"
 #include "iceberg.h"
 
+#include "base/clock.h"
+
 #define US_PER_DAY 86400000000LL
 #define MAX_SPECS 16
 
@@ -46,13 +48,6 @@ spec_remember(spec_cache *c, int32_t id, const nf_ice_manifest_spec *s)
         c->ids[c->n] = id;
         c->specs[c->n++] = *s;
     }
-}
-
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
 typedef struct range {
@@ -176,8 +171,8 @@ nf_ice_scan(const char *mlist_uri, const nf_ice_scan_filter *f, nf_ice_datafile 
         rg.time = true;
         rg.empty = f->ts_hi_us <= f->ts_lo_us;
         if (!rg.empty) {
-            rg.day_lo = floor_div(f->ts_lo_us, US_PER_DAY);
-            rg.day_hi = floor_div(f->ts_hi_us - 1, US_PER_DAY);
+            rg.day_lo = nf_floor_div(f->ts_lo_us, US_PER_DAY);
+            rg.day_hi = nf_floor_div(f->ts_hi_us - 1, US_PER_DAY);
         }
     }
     nf_ice_scan_stats stats = {0};

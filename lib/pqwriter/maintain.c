@@ -60,13 +60,6 @@ static const char *const g_jetstream_keys[] = {NF_COLD_SUMMARY_STREAM, NF_COLD_S
 /* ---- small helpers --------------------------------------------------------------------------- */
 
 static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int64_t
 now_of(const nf_maint_options *o)
 {
     return o->now_ms > 0 ? o->now_ms : (int64_t)nf_wall_ms();
@@ -443,12 +436,12 @@ nf_maint_compact(nf_ice_catalog *c, const char *ns, const char *table, nf_duck *
         return st;
     if (duck == NULL)
         return nf_err_set(err, NF_EINVAL, "compaction of %s.%s needs a DuckDB", ns, table);
-    int64_t today = floor_div(now_of(o), DAY_MS);
+    int64_t today = nf_floor_div(now_of(o), DAY_MS);
     size_t min_files = o->compact_min_files < 2 ? 2 : (size_t)o->compact_min_files;
     /* Days retention is about to drop are not worth rewriting. */
     int64_t first_day = INT64_MIN;
     if (o->retention_ms > 0 && o->retention_ms <= (uint64_t)INT64_MAX / 2)
-        first_day = floor_div(now_of(o) - (int64_t)o->retention_ms, DAY_MS);
+        first_day = nf_floor_div(now_of(o) - (int64_t)o->retention_ms, DAY_MS);
 
     /* Plan the days from one load; each day is then re-planned at its own commit. */
     base b;
@@ -493,7 +486,7 @@ nf_maint_retention(nf_ice_catalog *c, const char *ns, const char *table,
         return nf_err_set(err, NF_EINVAL, "retention of %s.%s: %" PRIu64 " ms is too long", ns,
                           table, o->retention_ms);
     /* Days before the day of the cut-off are wholly older than it. */
-    int64_t cutoff_day = floor_div(now_of(o) - (int64_t)o->retention_ms, DAY_MS);
+    int64_t cutoff_day = nf_floor_div(now_of(o) - (int64_t)o->retention_ms, DAY_MS);
 
     unknown *unk = calloc((size_t)nf_snapcommit_attempts(o), sizeof *unk);
     size_t nunk = 0;

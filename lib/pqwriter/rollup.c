@@ -68,13 +68,6 @@
 
 /* ---- small helpers --------------------------------------------------------------------------- */
 
-static int64_t
-floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 /* A path DuckDB gets inside a SQL string: no control characters, no glob characters
  * (read_parquet would expand '*', '?', '[' into other files). */
 static nf_status
@@ -643,7 +636,7 @@ nf_rollup_maintain(nf_ice_catalog *c, const char *ns, const char *raw, nf_duck *
         return nf_err_set(err, NF_EINVAL, "rollups: catalog, namespace, table, DuckDB and "
                                           "options are required");
     int64_t now = o->now_ms > 0 ? o->now_ms : (int64_t)nf_wall_ms();
-    int64_t today = floor_div(now, DAY_MS);
+    int64_t today = nf_floor_div(now, DAY_MS);
 
     nf_ice_table *t = NULL;
     nf_ice_datafile *files = NULL;
