@@ -137,19 +137,13 @@ describe(nf_duck *d, const char *path, int32_t day, nf_ice_datafile *f, nf_err *
     f->record_count = rows;
     f->cols = cols;
     f->ncols = NF_COLD_NCOLUMNS;
-    /* The partition check, on the timestamp bounds (µs, little-endian); a column with no
-     * bounds holds no values to check. */
+    /* The partition check, on the timestamp bounds; a column without bounds holds no
+     * non-null value and is not checked. */
     const nf_ice_colstat *ts = &cols[NF_COLD_TIMESTAMP - 1];
-    if (ts->lower_len != 8 || ts->upper_len != 8)
+    if (ts->lower_len == 0 && ts->upper_len == 0)
         return NF_OK;
-    uint64_t ulo = 0, uhi = 0;
-    for (int i = 7; i >= 0; i--) {
-        ulo = ulo << 8 | ts->lower[i];
-        uhi = uhi << 8 | ts->upper[i];
-    }
-    int64_t lo = (int64_t)ulo, hi = (int64_t)uhi;
-    int64_t first = (int64_t)day * 86400000000LL, end = first + 86400000000LL;
-    if (ts->null_count != 0 || lo < first || hi >= end)
+    int64_t lo, hi;
+    if (!nf_pqstats_in_day(ts, day, &lo, &hi))
         return nf_err_set(err, NF_EINVAL,
                           "%s: rows outside partition day %" PRId32 " (timestamp %" PRId64
                           "..%" PRId64 " us, %" PRId64 " nulls)",

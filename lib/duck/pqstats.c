@@ -141,3 +141,27 @@ done:
     free(cs);
     return st;
 }
+
+/* A LONG/TIMESTAMPTZ bound back to its value (little-endian two's complement). */
+static int64_t
+bound_long_value(const uint8_t b[8])
+{
+    uint64_t u = 0;
+    for (int i = 7; i >= 0; i--)
+        u = u << 8 | b[i];
+    return (int64_t)u;
+}
+
+bool
+nf_pqstats_in_day(const nf_ice_colstat *ts, int32_t day, int64_t *lo_us, int64_t *hi_us)
+{
+    bool bounded = ts->lower_len == 8 && ts->upper_len == 8;
+    int64_t lo = bounded ? bound_long_value(ts->lower) : 0;
+    int64_t hi = bounded ? bound_long_value(ts->upper) : 0;
+    if (lo_us != NULL)
+        *lo_us = lo;
+    if (hi_us != NULL)
+        *hi_us = hi;
+    int64_t first = (int64_t)day * 86400000000LL, end = first + 86400000000LL;
+    return bounded && ts->null_count == 0 && lo >= first && hi < end;
+}

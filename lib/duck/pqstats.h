@@ -34,4 +34,11 @@
 nf_status nf_pqstats_read(nf_duck *d, const char *path, const nf_cold_column *cols, size_t ncols,
                           int64_t *records, nf_ice_colstat **stats, nf_err *err);
 
+/* Whether the statistics ts (borrowed; a TIMESTAMPTZ column's, as nf_pqstats_read gives
+ * them) put every row in UTC day `day` (days since 1970-01-01): true when ts has both bounds,
+ * no nulls, and its bounds lie in [day start, next day start). A column without bounds (no
+ * rows, or only nulls) gives false. *lo_us and *hi_us (may be NULL) receive the bounds in µs
+ * (0 when there are none). */
+bool nf_pqstats_in_day(const nf_ice_colstat *ts, int32_t day, int64_t *lo_us, int64_t *hi_us);
+
 #endif

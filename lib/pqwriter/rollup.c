@@ -54,7 +54,6 @@
 #include "snapcommit.h"
 
 #define DAY_MS 86400000LL
-#define DAY_US 86400000000LL
 /* zstd level of rollup files: they are small next to the raw data and written once a day; 3
  * is DuckDB's default and as fast as lower levels (bench/flowfile_bench.c measured 3..9
  * within noise of each other in speed). */
@@ -406,14 +405,7 @@ build_file(nf_duck *duck, const nf_cold_rollup *fam, const rawday *d, const char
         goto fail;
     f.ncols = ncols;
     /* Every row in the day: ts (column 0) bounds, exact, little-endian µs. */
-    const nf_ice_colstat *ts = &f.cols[0];
-    int64_t lo = 0, hi = 0;
-    for (int i = 7; i >= 0 && ts->lower_len == 8 && ts->upper_len == 8; i--) {
-        lo = (int64_t)((uint64_t)lo << 8 | ts->lower[i]);
-        hi = (int64_t)((uint64_t)hi << 8 | ts->upper[i]);
-    }
-    if (ts->lower_len != 8 || ts->null_count != 0 || lo < (int64_t)d->day * DAY_US ||
-        hi >= ((int64_t)d->day + 1) * DAY_US) {
+    if (!nf_pqstats_in_day(&f.cols[0], d->day, NULL, NULL)) {
         st = nf_err_set(err, NF_EINTERNAL,
                         "%s: rollup rows outside raw day %" PRId32 "; nothing committed", tmp,
                         d->day);

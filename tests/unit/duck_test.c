@@ -4,7 +4,8 @@
  * addresses v4/v6), the file's own schema (field ids, zstd), the row order, every column
  * bound against SQL min/max over the file, temp names gone, the unwritable location
  * (NF_EIO naming it), and compaction (the rewrite of several files equals their union; a
- * wrong day is refused and leaves nothing). Each test works in its own mkdtemp directory,
+ * wrong day is refused and leaves nothing), the day check on timestamp statistics and SQL
+ * text building. Each test works in its own mkdtemp directory,
  * removed at the end. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include "cold/table.h"
 #include "duck/duck.h"
 #include "duck/flowfile.h"
+#include "duck/pqstats.h"
 #include "flowgen/flowgen.h"
 
 #define DAY_MS 86400000ull
@@ -672,6 +674,56 @@ test_flowgen(void **state)
     free(c.flows);
 }
 
+/* nf_pqstats_in_day: bounds exactly at the day's edges, one µs outside, nulls, none. */
+static void
+test_in_day(void **state)
+{
+    (void)state;
+    const int32_t day = 20000;
+    const int64_t first = (int64_t)day * 86400000000LL, last = first + 86400000000LL - 1;
+    nf_ice_colstat ts = {.field_id = NF_COLD_TIMESTAMP, .value_count = 2};
+    ts.lower_len = (uint8_t)nf_ice_bound_long(first, ts.lower);
+    ts.upper_len = (uint8_t)nf_ice_bound_long(last, ts.upper);
+    int64_t lo = 0, hi = 0;
+    assert_true(nf_pqstats_in_day(&ts, day, &lo, &hi));
+    assert_int_equal(lo, first);
+    assert_int_equal(hi, last);
+    assert_false(nf_pqstats_in_day(&ts, day + 1, NULL, NULL));
+    assert_false(nf_pqstats_in_day(&ts, day - 1, NULL, NULL));
+    nf_ice_bound_long(last + 1, ts.upper);
+    assert_false(nf_pqstats_in_day(&ts, day, NULL, &hi));
+    assert_int_equal(hi, last + 1);
+    nf_ice_bound_long(last, ts.upper);
+    nf_ice_bound_long(first - 1, ts.lower);
+    assert_false(nf_pqstats_in_day(&ts, day, NULL, NULL));
+    nf_ice_bound_long(first, ts.lower);
+    ts.null_count = 1;
+    assert_false(nf_pqstats_in_day(&ts, day, NULL, NULL));
+    ts.null_count = 0;
+    ts.lower_len = ts.upper_len = 0;
+    assert_false(nf_pqstats_in_day(&ts, day, &lo, &hi));
+    assert_int_equal(lo, 0);
+    assert_int_equal(hi, 0);
+}
+
+/* nf_duck_sql_add: appends while it fits; refuses (length unchanged) when it does not. */
+static void
+test_sql_add(void **state)
+{
+    (void)state;
+    char buf[12];
+    size_t len = 0;
+    nf_err err = {0};
+    assert_int_equal(nf_duck_sql_add(buf, sizeof(buf), &len, &err, "SELECT %d", 42), NF_OK);
+    assert_string_equal(buf, "SELECT 42");
+    assert_int_equal(len, 9);
+    assert_int_equal(nf_duck_sql_add(buf, sizeof(buf), &len, &err, "%s", ", 1"), NF_EINVAL);
+    assert_int_equal(len, 9);
+    assert_int_equal(nf_duck_sql_add(buf, sizeof(buf), &len, &err, "%s", "!!"), NF_OK);
+    assert_string_equal(buf, "SELECT 42!!");
+    assert_int_equal(len, 11);
+}
+
 int
 main(void)
 {
@@ -681,6 +733,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rewrite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flowgen, setup, teardown),
+        cmocka_unit_test(test_in_day),
+        cmocka_unit_test(test_sql_add),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
