@@ -160,7 +160,9 @@ bus_ready(nf_chwriter *w)
 {
     const nf_chwriter_config *cfg = w->cfg;
     nf_bus_reader_config rc = {
-        .bus = {.url = cfg->nats_url, .security = &cfg->security, .name = "serviceradar-netflow-clickhouse"},
+        .bus = {.url = cfg->nats_url,
+                .security = &cfg->security,
+                .name = "serviceradar-netflow-clickhouse"},
         .dead_letter_stream = cfg->dead_letter_stream,
         .dead_letter_subject = cfg->dead_letter_subject,
         .dead_letter_max_age_ms = cfg->dead_letter_max_age_ms,

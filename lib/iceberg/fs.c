@@ -430,3 +430,14 @@ nf_ice_path_uri(const char *path)
         snprintf(u, n, "file://%s/%s", cwd, path);
     return u;
 }
+
+void
+nf_ice_fs_remove_files(const nf_ice_datafile *files, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *p = NULL;
+        if (nf_ice_uri_path(files[i].path, &p, NULL) == NF_OK)
+            unlink(p);
+        free(p);
+    }
+}

@@ -359,5 +359,8 @@ int64_t nf_ice_fs_version_of_name(const char *name);
 nf_status nf_ice_uri_path(const char *uri, char **path, nf_err *err);
 /* "/a/b" → "file:///a/b" (malloc'd). */
 char *nf_ice_path_uri(const char *path);
+/* Removes the local files of the n data files (borrowed; path as nf_ice_uri_path takes it).
+ * Best effort, nothing reported: for files written for a commit that never happened. */
+void nf_ice_fs_remove_files(const nf_ice_datafile *files, size_t n);
 
 #endif

@@ -282,18 +282,6 @@ free_paths(char **v, size_t n)
     free(v);
 }
 
-/* Removes the files of a rewrite that was never committed (record counts disagreed). */
-static void
-remove_outputs(const nf_ice_datafile *f, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char *p = NULL;
-        if (nf_ice_uri_path(f[i].path, &p, NULL) == NF_OK)
-            unlink(p);
-        free(p);
-    }
-}
-
 static nf_status
 compact_day(nf_ice_catalog *c, const char *ns, const char *name, nf_duck *duck, int32_t day,
             size_t min_files, const nf_maint_options *o, nf_maint_report *r, nf_err *err)
@@ -364,7 +352,7 @@ compact_day(nf_ice_catalog *c, const char *ns, const char *name, nf_duck *duck, 
                 bad_part |= out[i].partition_null || out[i].partition != day;
             }
             if (out_rec != in_rec || bad_part || nout == 0) {
-                remove_outputs(out, nout); /* never committed: safe to remove */
+                nf_ice_fs_remove_files(out, nout); /* never committed: safe to remove */
                 st = nf_err_set(err, NF_EINTERNAL,
                                 "compaction of day %" PRId32 " of %s.%s: %zu files of %" PRId64
                                 " records rewritten into %zu files of %" PRId64

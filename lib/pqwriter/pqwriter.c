@@ -130,7 +130,9 @@ bus_ready(nf_pqwriter *w)
 {
     const nf_pqwriter_config *cfg = w->cfg;
     nf_bus_reader_config rc = {
-        .bus = {.url = cfg->nats_url, .security = &cfg->security, .name = "serviceradar-netflow-parquet"},
+        .bus = {.url = cfg->nats_url,
+                .security = &cfg->security,
+                .name = "serviceradar-netflow-parquet"},
         .dead_letter_stream = cfg->dead_letter_stream,
         .dead_letter_subject = cfg->dead_letter_subject,
         .dead_letter_max_age_ms = cfg->dead_letter_max_age_ms,
@@ -423,17 +425,6 @@ ack_and_drop(nf_pqwriter *w, const nf_seqset *drop)
 }
 
 static void
-remove_files(nf_ice_datafile *files, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char *p = NULL;
-        if (nf_ice_uri_path(files[i].path, &p, NULL) == NF_OK)
-            unlink(p);
-        free(p);
-    }
-}
-
-static void
 pending_clear(nf_pqwriter *w)
 {
     nf_pq_append_clear(&w->app);
@@ -503,7 +494,7 @@ retry_pending(nf_pqwriter *w)
         nf_log_warn(COMP, "%zu sequence range(s) of this batch were already committed by "
                     "another writer: acking them and writing the rest again", overlap.n);
         nf_pq_append_discard(&w->app);
-        remove_files(w->files, w->nfiles);
+        nf_ice_fs_remove_files(w->files, w->nfiles);
         pending_clear(w);
         ack_and_drop(w, &overlap);
         nf_seqset_clear(&overlap);

@@ -374,12 +374,12 @@ put_metric(FILE *f, const nf_q_request *req)
             exprs[req->metric][req->unscaled ? 1 : 0]);
 }
 
-/* read_parquet([...]) over the files, and the time range. */
+/* read_parquet([...]) over the files (quoted as SQL string literals). */
 static void
-put_from(FILE *f, const nf_q_request *req, const char *const *files, size_t nfiles)
+put_file_list(FILE *f, const char *const *files, size_t n)
 {
     fprintf(f, " FROM read_parquet([");
-    for (size_t i = 0; i < nfiles; i++) {
+    for (size_t i = 0; i < n; i++) {
         fputs(i ? ", '" : "'", f);
         for (const char *p = files[i]; *p; p++) {
             if (*p == '\'')
@@ -388,8 +388,16 @@ put_from(FILE *f, const nf_q_request *req, const char *const *files, size_t nfil
         }
         fputc('\'', f);
     }
+    fprintf(f, "], hive_partitioning = false)");
+}
+
+/* read_parquet([...]) over the files, and the time range. */
+static void
+put_from(FILE *f, const nf_q_request *req, const char *const *files, size_t nfiles)
+{
+    put_file_list(f, files, nfiles);
     fprintf(f,
-            "], hive_partitioning = false) WHERE \"timestamp\" >= to_timestamp(%" PRId64
+            " WHERE \"timestamp\" >= to_timestamp(%" PRId64
             ") AND \"timestamp\" < to_timestamp(%" PRId64 ")",
             req->start, req->end);
     put_filters(f, req);
@@ -531,22 +539,6 @@ put_part_where(FILE *f, const nf_q_request *req, const char *tcol, const nf_q_sp
                 i ? " OR " : "", tcol, s[i].start, tcol, s[i].end);
     fprintf(f, ")");
     put_filters(f, req);
-}
-
-static void
-put_file_list(FILE *f, const char *const *files, size_t n)
-{
-    fprintf(f, " FROM read_parquet([");
-    for (size_t i = 0; i < n; i++) {
-        fputs(i ? ", '" : "'", f);
-        for (const char *p = files[i]; *p; p++) {
-            if (*p == '\'')
-                fputc('\'', f);
-            fputc(*p, f);
-        }
-        fputc('\'', f);
-    }
-    fprintf(f, "], hive_partitioning = false)");
 }
 
 /* One part: key k (group column or bucket start t) and its exact partial sum p. */
