@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,8 @@
 #include "base/addr.h"
 #include "base/backoff.h"
 #include "base/clock.h"
+#include "base/daemon.h"
+#include "base/files.h"
 #include "base/log.h"
 #include "base/nf_status.h"
 #include "base/parse.h"
@@ -1075,6 +1078,91 @@ test_clock_monotonic_non_decreasing(void **state)
     assert_true(bn / 1000000u >= b - 1 && bn / 1000000u <= b + 1);
 }
 
+/* ---- files.h, nf_floor_div, nf_stop_requested -------------------------------------------- */
+
+static void
+test_uuid4_format(void **state)
+{
+    (void)state;
+    char a[NF_UUID_STRLEN], b[NF_UUID_STRLEN];
+    nf_err err = {0};
+    assert_int_equal(nf_uuid4(a, "a test", &err), NF_OK);
+    assert_int_equal(nf_uuid4(b, "a test", &err), NF_OK);
+    assert_int_equal(strlen(a), 36);
+    for (size_t i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23)
+            assert_int_equal(a[i], '-');
+        else
+            assert_non_null(strchr("0123456789abcdef", a[i]));
+    }
+    assert_int_equal(a[14], '4');                 /* version 4 */
+    assert_non_null(strchr("89ab", a[19]));       /* RFC 4122 variant */
+    assert_string_not_equal(a, b);
+}
+
+static void
+test_mkdirs_fsync_remove(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/base_test.XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char deep[128], file[192], blocked[256];
+    snprintf(deep, sizeof deep, "%s/a/b/c", root);
+    snprintf(file, sizeof file, "%s/f", deep);
+    snprintf(blocked, sizeof blocked, "%s/x", file);
+    nf_err err = {0};
+    assert_int_equal(nf_mkdirs(deep, &err), NF_OK);
+    assert_int_equal(nf_mkdirs(deep, &err), NF_OK); /* existing: fine */
+    struct stat sb;
+    assert_int_equal(stat(deep, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    FILE *fp = fopen(file, "w");
+    assert_non_null(fp);
+    fputs("12345", fp);
+    fclose(fp);
+    int64_t size = -1;
+    assert_int_equal(nf_fsync_path(file, false, &size, &err), NF_OK);
+    assert_int_equal(size, 5);
+    assert_int_equal(nf_fsync_path(deep, true, NULL, &err), NF_OK);
+    /* A file where a directory is wanted, an empty path, a missing file. */
+    assert_int_equal(nf_mkdirs(file, &err), NF_EIO);
+    assert_non_null(strstr(err.msg, "not a directory"));
+    assert_int_equal(nf_mkdirs(blocked, &err), NF_EIO);
+    assert_int_equal(nf_mkdirs("", &err), NF_EINVAL);
+    assert_int_equal(nf_fsync_path(blocked, false, NULL, &err), NF_EIO);
+    nf_remove_flat_dir(deep);
+    assert_int_equal(stat(deep, &sb), -1);
+    snprintf(deep, sizeof deep, "%s/a/b", root);
+    assert_int_equal(rmdir(deep), 0);
+    snprintf(deep, sizeof deep, "%s/a", root);
+    assert_int_equal(rmdir(deep), 0);
+    assert_int_equal(rmdir(root), 0);
+}
+
+static void
+test_floor_div(void **state)
+{
+    (void)state;
+    assert_int_equal(nf_floor_div(7, 2), 3);
+    assert_int_equal(nf_floor_div(-7, 2), -4);
+    assert_int_equal(nf_floor_div(-8, 2), -4);
+    assert_int_equal(nf_floor_div(7, -2), -4);
+    assert_int_equal(nf_floor_div(-7, -2), 3);
+    assert_int_equal(nf_floor_div(0, 5), 0);
+    assert_int_equal(nf_floor_div(-1, 86400000), -1); /* 1969-12-31 */
+}
+
+static void
+test_stop_requested(void **state)
+{
+    (void)state;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    bool stop = false;
+    assert_false(nf_stop_requested(&mu, &stop));
+    stop = true;
+    assert_true(nf_stop_requested(&mu, &stop));
+}
+
 int
 main(void)
 {
@@ -1149,6 +1237,10 @@ main(void)
         cmocka_unit_test(test_ratelimit_clock_at_zero),
         cmocka_unit_test(test_clock_wall_is_epoch_ms),
         cmocka_unit_test(test_clock_monotonic_non_decreasing),
+        cmocka_unit_test(test_uuid4_format),
+        cmocka_unit_test(test_mkdirs_fsync_remove),
+        cmocka_unit_test(test_floor_div),
+        cmocka_unit_test(test_stop_requested),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
