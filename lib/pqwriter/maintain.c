@@ -47,7 +47,6 @@
 #include <jansson.h>
 
 #include "../base/clock.h"
-#include "../base/files.h"
 #include "../cold/table.h"
 #include "../duck/flowfile.h"
 #include "snapcommit.h"

@@ -404,7 +404,7 @@ build_file(nf_duck *duck, const nf_cold_rollup *fam, const rawday *d, const char
     if (st != NF_OK)
         goto fail;
     f.ncols = ncols;
-    /* Every row in the day: ts (column 0) bounds, exact, little-endian µs. */
+    /* Every row in the day, by the exact bounds of ts (column 0). */
     if (!nf_pqstats_in_day(&f.cols[0], d->day, NULL, NULL)) {
         st = nf_err_set(err, NF_EINTERNAL,
                         "%s: rollup rows outside raw day %" PRId32 "; nothing committed", tmp,
