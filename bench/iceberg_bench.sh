@@ -88,6 +88,9 @@ live_bytes=$(jq -r '(.["current-snapshot-id"]) as $c | .snapshots[] | select(.["
 live_files=$(jq -r '(.["current-snapshot-id"]) as $c | .snapshots[] | select(.["snapshot-id"] == $c) |
     .summary["total-data-files"] // empty' "$table/metadata/v$(cat "$table/metadata/version-hint.text").metadata.json")
 
+rollup_bytes=$(find "$wh/default" -path '*_rollup_1h_*/data/*' -name '*.parquet' -printf '%s\n' |
+    awk '{ s += $1 } END { print s + 0 }')
+
 # 4. Ours.
 timed "$runs" our_top q_top
 timed "$runs" our_series q_series
@@ -112,5 +115,6 @@ printf '| bytes per day, TCP, %d days: p50 / p95 ms | %s / %s | %s / %s | p95 < 
 printf '| maintenance (compaction + rollups + expiry) | %s s | | |\n' "$(awk -v m="$maint_ms" 'BEGIN { printf "%.0f", m / 1000 }')"
 printf '| bytes per flow on disk | %s (%s files after compaction) | %s (uncompacted) | <= 8 |\n' \
     "$(bpf "${live_bytes:-0}")" "${live_files:-?}" "$(bpf "$raw_bytes")"
+printf '| bytes per flow in the 8 hourly rollup tables | %s | | |\n' "$(bpf "$rollup_bytes")"
 echo
 echo "answers identical to the baseline's; our last top-N run: $(cat our_stats.json)"

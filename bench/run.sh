@@ -7,9 +7,12 @@
 #                             flows/s, its drain ceiling, CPU per component, edge memory;
 #                             then the ClickHouse hot tier against the PRD's table (100 M
 #                             flows over 2 days: ingest, bytes per flow, query p50/p95, the
-#                             writer draining JetStream; about 25 minutes)
+#                             writer draining JetStream; about 25 minutes), then the Iceberg
+#                             cold tier (300 M flows over 30 days: historical query p50/p95
+#                             against DuckDB over the uncompacted files, maintenance, bytes
+#                             per flow; about 30 minutes)
 #   bench/run.sh quick        shorter runs (1 s per decode case, 1 M flows per replay, 5 M
-#                             flows in ClickHouse)
+#                             flows in ClickHouse, 10 M in Iceberg)
 #
 # Builds a Release tree in build/release first. Results go to stdout; bench/RESULTS.md
 # records them with the command and the machine.
@@ -20,8 +23,8 @@ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$(nproc)" >/dev/null
 
 secs=3 flows=3000000
-ch_flows=100000000
-if [ "${1:-}" = quick ]; then secs=1 flows=1000000 ch_flows=5000000; fi
+ch_flows=100000000 ice_flows=300000000
+if [ "${1:-}" = quick ]; then secs=1 flows=1000000 ch_flows=5000000 ice_flows=10000000; fi
 
 echo "## machine: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r)"
 echo
@@ -32,3 +35,5 @@ echo
 bench/spine_bench.sh build/release "$((flows * 2 / 3))" 200000
 echo
 LIVE_FLOWS=$((ch_flows / 10)) bench/clickhouse_bench.sh build/release "$ch_flows" "$((ch_flows / 20))"
+echo
+bench/iceberg_bench.sh build/release "$ice_flows" 30
