@@ -13,7 +13,10 @@
 #      into one sorted file, hourly rollups, expiry): seconds, bytes per flow after;
 #   4. ours: the same two questions through lib/histq (pruned scan, rollups for whole hours,
 #      raw files at the edges): p50/p95 over RUNS (20) runs, end to end (process start,
-#      catalog load, scan, DuckDB), answers compared with the baseline's.
+#      catalog load, scan, DuckDB), answers compared with the baseline's;
+#   5. the writer itself: WRITER_FLOWS (5 M) flows as FlowBatch messages in JetStream
+#      (chload publish, live density), then serviceradar-netflow-parquet drains them into a
+#      table of its own through the REST catalog: records/s, CPU of writer and catalog.
 #
 # Wall time per query is the whole `coldload query` process: what a client pays, including
 # DuckDB's start (~50 ms).
@@ -101,6 +104,24 @@ diff -q base_series_udp.tsv our_series_udp.tsv >/dev/null || it_fail "UDP series
 "$coldload" query --catalog "file://$wh" --start "$start_day" --end "$end_day" \
     --group-by src_ip --limit 10 --stats 2>our_stats.json >/dev/null || true
 
+# 5. The writer draining JetStream.
+source "$IT_SRC/tests/it/lib_iceberg.sh"
+writer_flows=${WRITER_FLOWS:-5000000}
+it_start_nats nats "$(it_free_port tcp)"
+mkdir -p w
+it_start_catalog "$IT_WORK/w"
+"$build/tests/tools/chload" publish --nats "$NATS_URL" --flows "$writer_flows" --rate 300000 \
+    --consumer parquet >w/published.json
+PQ_BATCH_SIZE=500000 PQ_BATCH_INTERVAL=5s PQ_ACK_WAIT=2m it_pq_config "$IT_WORK/w"
+tck=$(getconf CLK_TCK)
+cpu_s() { sed 's/^.*) //' /proc/"$1"/stat | awk -v t="$tck" '{ printf "%.2f\n", ($12 + $13) / t }'; }
+t0=$(date +%s%N)
+it_start_pq "$IT_WORK/w"
+it_wait_until "[ \"\$(it_ice_rows $WAREHOUSE/default/netflow)\" -ge $writer_flows ]" 600 ||
+    it_fail "the writer committed only $(it_ice_rows "$WAREHOUSE/default/netflow") of $writer_flows"
+drain_ms=$(ms "$t0")
+writer_cpu=$(cpu_s "$PQ_PID") catalog_cpu=$(cpu_s "$CATALOG_PID")
+
 bpf() { awk -v b="$1" -v f="$flows" 'BEGIN { printf "%.2f", b / f }'; }
 echo "## Iceberg cold tier: $flows flows over $days days ($(nproc) CPUs)"
 echo
@@ -116,5 +137,8 @@ printf '| maintenance (compaction + rollups + expiry) | %s s | | |\n' "$(awk -v 
 printf '| bytes per flow on disk | %s (%s files after compaction) | %s (uncompacted) | <= 8 |\n' \
     "$(bpf "${live_bytes:-0}")" "${live_files:-?}" "$(bpf "$raw_bytes")"
 printf '| bytes per flow in the 8 hourly rollup tables | %s | | |\n' "$(bpf "$rollup_bytes")"
+printf '| serviceradar-netflow-parquet draining JetStream (%s records, batch 500 000) | %s records/s | | |\n' \
+    "$writer_flows" "$(awk -v f="$writer_flows" -v m="$drain_ms" 'BEGIN { printf "%.0f", f / (m / 1000) }')"
 echo
+echo "writer CPU while draining: $writer_cpu s (catalog $catalog_cpu s)"
 echo "answers identical to the baseline's; our last top-N run: $(cat our_stats.json)"
