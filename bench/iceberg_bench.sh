@@ -78,7 +78,7 @@ timed 1 base_series_udp q_series_udp
 # 3. Maintenance, once (a closed day is compacted once it has 2 files or more).
 cat >pq.json <<JSON
 {"iceberg_catalog": "file://$wh", "iceberg_table": "default.netflow", "compact_min_files": 2,
- "retention": "$((days + 2))d", "duckdb_threads": $(nproc), "duckdb_memory_limit": "8GB",
+ "retention": "$((days + 2))d", "duckdb_threads": $(nproc), "duckdb_memory_limit": "8GiB",
  "metrics_addr": "", "log_level": "info"}
 JSON
 t0=$(date +%s%N)

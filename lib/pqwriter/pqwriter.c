@@ -230,8 +230,9 @@ duck_ready(nf_pqwriter *w)
     if (w->duck != NULL)
         return true;
     nf_err err = {0};
-    if (nf_duck_open(NULL, (int)w->cfg->duckdb_threads, w->cfg->duckdb_memory_limit, &w->duck,
-                     &err) != NF_OK) {
+    char limit[32];
+    snprintf(limit, sizeof(limit), "%" PRIu64 "KiB", w->cfg->duckdb_memory_limit >> 10);
+    if (nf_duck_open(NULL, (int)w->cfg->duckdb_threads, limit, &w->duck, &err) != NF_OK) {
         warn_rl(&w->rl, "DuckDB", err.msg);
         return false;
     }

@@ -113,8 +113,8 @@ const nf_cfg_field nf_pqwriter_config_table[] = {
       "largest retry delay (exponential with jitter in between)"),
     F("duckdb_threads", NF_CFG_UINT, duckdb_threads, "1", 1, 64,
       "DuckDB threads writing Parquet"),
-    F("duckdb_memory_limit", NF_CFG_STRING, duckdb_memory_limit, "1GB", 0, 0,
-      "DuckDB memory limit (\"1GB\", \"512MB\")"),
+    F("duckdb_memory_limit", NF_CFG_SIZE, duckdb_memory_limit, "1GiB", 64u << 20, 0,
+      "DuckDB memory limit (bytes, \"1GiB\"); at least batch_size × 600 bytes"),
     F("maintenance_interval", NF_CFG_DURATION, maintenance_interval_ms, "1h", 0, 7 * DAY_MS,
       "how often compaction, snapshot expiry and retention run; 0 = never"),
     F("compact_min_files", NF_CFG_UINT, compact_min_files, "4", 2, 100000,
@@ -144,6 +144,11 @@ check_loaded(const char *name, nf_pqwriter_config *out, nf_err *err)
         key = "retention", why = "must be whole days (1d, 30d, 90d …): day partitions are deleted";
     else if (out->backoff_max_ms < out->backoff_min_ms)
         key = "backoff_max", why = "smaller than backoff_min";
+    else if (out->batch_size * NF_PQWRITER_BYTES_PER_RECORD > out->duckdb_memory_limit)
+        /* DuckDB holds the batch's rows while it sorts and writes them (lib/duck/flowfile.h);
+         * beyond its limit every write of the batch fails and the batch never lands. */
+        key = "duckdb_memory_limit",
+        why = "too small for batch_size (about 600 bytes per record)";
     else if (out->ack_wait_ms < 2 * (out->batch_interval_ms + out->catalog_timeout_ms))
         /* A message must not come back while the writer still holds it for a commit. */
         key = "ack_wait", why = "must be at least twice batch_interval + catalog_timeout";

@@ -50,7 +50,7 @@ typedef struct nf_pqwriter_config {
     uint64_t backoff_min_ms;
     uint64_t backoff_max_ms;
     uint64_t duckdb_threads;       /* DuckDB worker threads for writing files */
-    char *duckdb_memory_limit;     /* e.g. "1GB" */
+    uint64_t duckdb_memory_limit;  /* bytes */
     /* Maintenance (docs/iceberg.md): */
     uint64_t maintenance_interval_ms; /* 0 = never (run `--maintain` by hand or from cron) */
     uint64_t compact_min_files;       /* closed days with this many files or more are compacted */
@@ -64,6 +64,10 @@ typedef struct nf_pqwriter_config {
 extern const nf_cfg_field nf_pqwriter_config_table[];
 
 #define NF_PQWRITER_CONFIG_PATH "/etc/serviceradar/netflow-parquet.json"
+
+/* DuckDB memory a batch record needs while its file is written (290 bytes in the staging
+ * table, the sort, a row group in the Parquet writer: 2 M flows peaked at 1.2 GB). */
+#define NF_PQWRITER_BYTES_PER_RECORD 600u
 
 /* Loads path (missing_ok: defaults if absent) and checks what the table cannot: the catalog
  * URL, the table identifier, ack_wait against batch_interval and the catalog timeout,

@@ -212,6 +212,8 @@ test_config_refuses(void **state)
         {"{\"batch_interval\":\"5m\",\"ack_wait\":\"5m\"}", "ack_wait"},
         {"{\"backoff_min\":\"10s\",\"backoff_max\":\"1s\"}", "backoff_max"},
         {"{\"compact_min_files\":1}", "compact_min_files"},
+        {"{\"batch_size\":2000000,\"duckdb_memory_limit\":\"1GiB\"}", "duckdb_memory_limit"},
+        {"{\"duckdb_memory_limit\":\"1GB\"}", "duckdb_memory_limit"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         nf_pqwriter_config c;
