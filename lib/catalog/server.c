@@ -20,11 +20,13 @@
  *   updates, previous = P) ──fail──► 409 CommitFailedException / 400, nothing written
  *        │ ok
  *        ▼
- *   nf_ice_fs_write_version(dir, V+1) ──exists──► pointer still P? (an orphan left by a
- *        │ ok                                      crashed writer) try V+2 …; moved? 409
+ *   write V+1.metadata.json ──exists──► pointer still P? (an orphan left by a
+ *        │ ok (no hint yet)                crashed writer) try V+2 …; moved? 409
  *        ▼
  *   CAS pointer P → new file ──0 rows──► 409 (another catalog process won; our file stays
  *        │ ok                             as an unreferenced orphan, harmless)
+ *        ▼
+ *   version-hint.text → V+1 (path readers see only committed versions)
  *        ▼
  *   200 {metadata-location, metadata}
  *
@@ -37,6 +39,7 @@
  *   2. The pointer only moves by compare-and-swap from the file the commit was built on, so
  *      no commit is lost, even across processes sharing the database.
  *   3. Every answer is application/json; every error is {"error":{message,type,code}}.
+ *   4. version-hint.text never names a version whose swap has not happened.
  */
 #include "catalog.h"
 
@@ -56,9 +59,12 @@
 
 #include "../base/addr.h"
 #include "../base/files.h"
+#include "../base/log.h"
 #include "../config/config.h"
 #include "../iceberg/iceberg.h"
 #include "store.h"
+
+#define COMP "iceberg-catalog"
 
 #define TABLE_LOCKS 64
 /* Bounds the threads of thread-per-connection. */
@@ -560,6 +566,19 @@ complete_create_request(json_t *body)
                                                                                             : 0));
 }
 
+/* After a commit (the pointer swap): version-hint.text names the new version, so readers
+ * that open the table by path see it — never before the swap, so they never see a version a
+ * lost swap or a crash left uncommitted. A failure is logged, not returned: the commit
+ * stands, and the next one raises the hint. */
+static void
+raise_hint(const char *dir, int64_t version)
+{
+    nf_err e = {0};
+    if (nf_ice_fs_write_hint(dir, version, &e) != NF_OK)
+        nf_log_warn(COMP, "version-hint.text of %s not raised to %lld: %s", dir,
+                    (long long)version, e.msg);
+}
+
 /* Writes json as the first free metadata version >= first of the table in dir, while the
  * store's pointer of ns.name is still expected (NULL = the table must not exist yet). */
 static nf_status
@@ -568,7 +587,7 @@ write_version(nf_catalog *c, const char *ns, const char *name, const char *expec
               nf_err *err)
 {
     for (int64_t v = first; v < first + VERSION_PROBES; v++) {
-        nf_status rc = nf_ice_fs_write_version(dir, v, json, uri, err);
+        nf_status rc = nf_ice_fs_write_version_only(dir, v, json, uri, false, err);
         if (rc != NF_ECONFLICT) {
             if (rc == NF_OK)
                 *version = v;
@@ -689,6 +708,8 @@ create_table(request *q, answer *a)
         st = write_version(c, q->ns, name, NULL, dir, first, json, &uri, &version, &e);
     if (st == NF_OK)
         st = cat_store_table_create(c->store, q->ns, name, uri, version, &e);
+    if (st == NF_OK)
+        raise_hint(dir, version);
     if (st != NF_OK) {
         fail_status(a, &e, "AlreadyExistsException");
         goto out;
@@ -776,6 +797,8 @@ commit_locked(request *q, const char *reqs, const char *upds, char **new_uri, ch
         st = write_version(c, q->ns, q->table, loc, dir, version + 1, json, &uri, &written, e);
     if (st == NF_OK)
         st = cat_store_table_swap(c->store, q->ns, q->table, loc, uri, written, e);
+    if (st == NF_OK)
+        raise_hint(dir, written);
     if (st == NF_OK) {
         *new_uri = uri;
         *new_json = json;

@@ -317,19 +317,61 @@ done:
     return st;
 }
 
+/* Raises metadata/version-hint.text (in meta) to version; a higher hint stays. */
+static nf_status
+raise_hint(const char *meta, int64_t version, nf_err *err)
+{
+    if (read_hint(meta) >= version)
+        return NF_OK;
+    char *hint = join(meta, "version-hint.text"), *hint_tmp = NULL;
+    if (hint == NULL)
+        return nf_err_set(err, NF_ENOMEM, "no memory");
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%" PRId64, version);
+    nf_status st = write_temp(meta, "version-hint", num, (size_t)n, &hint_tmp, err);
+    if (st == NF_OK && rename(hint_tmp, hint) != 0) {
+        st = nf_err_sys(err, NF_EIO, errno, "rename %.200s", hint);
+        unlink(hint_tmp);
+    }
+    if (st == NF_OK)
+        st = nf_fsync_path(meta, true, NULL, err);
+    free(hint);
+    free(hint_tmp);
+    return st;
+}
+
+nf_status
+nf_ice_fs_write_hint(const char *table_dir, int64_t version, nf_err *err)
+{
+    if (table_dir == NULL || version < 1)
+        return nf_err_set(err, NF_EINVAL, "nf_ice_fs_write_hint: bad argument");
+    char *meta = join(table_dir, "metadata");
+    if (meta == NULL)
+        return nf_err_set(err, NF_ENOMEM, "no memory");
+    nf_status st = raise_hint(meta, version, err);
+    free(meta);
+    return st;
+}
+
 nf_status
 nf_ice_fs_write_version(const char *table_dir, int64_t version, const char *json, char **uri,
                         nf_err *err)
+{
+    return nf_ice_fs_write_version_only(table_dir, version, json, uri, true, err);
+}
+
+nf_status
+nf_ice_fs_write_version_only(const char *table_dir, int64_t version, const char *json,
+                             char **uri, bool hint, nf_err *err)
 {
     if (table_dir == NULL || json == NULL || version < 1)
         return nf_err_set(err, NF_EINVAL, "nf_ice_fs_write_version: bad argument (version %"
                           PRId64 ")", version);
     char *meta = join(table_dir, "metadata");
     char *final = meta != NULL ? version_path(meta, version) : NULL;
-    char *hint = meta != NULL ? join(meta, "version-hint.text") : NULL;
-    char *tmp = NULL, *hint_tmp = NULL, *u = NULL;
+    char *tmp = NULL, *u = NULL;
     nf_status st;
-    if (meta == NULL || final == NULL || hint == NULL) {
+    if (meta == NULL || final == NULL) {
         st = nf_err_set(err, NF_ENOMEM, "no memory");
         goto done;
     }
@@ -356,21 +398,10 @@ nf_ice_fs_write_version(const char *table_dir, int64_t version, const char *json
     if ((st = nf_fsync_path(meta, true, NULL, err)) != NF_OK)
         goto done;
 
-    /* vN is committed; the hint is best effort from here on, but its errors are reported:
+    /* vN is written; the hint is best effort from here on, but its errors are reported:
      * a hint that cannot be written usually means the disk is in trouble. */
-    if (read_hint(meta) < version) {
-        char num[24];
-        int n = snprintf(num, sizeof(num), "%" PRId64, version);
-        if ((st = write_temp(meta, "version-hint", num, (size_t)n, &hint_tmp, err)) != NF_OK)
-            goto done;
-        if (rename(hint_tmp, hint) != 0) {
-            st = nf_err_sys(err, NF_EIO, errno, "rename %.200s", hint);
-            unlink(hint_tmp);
-            goto done;
-        }
-        if ((st = nf_fsync_path(meta, true, NULL, err)) != NF_OK)
-            goto done;
-    }
+    if (hint && (st = raise_hint(meta, version, err)) != NF_OK)
+        goto done;
     if (uri != NULL) {
         u = nf_ice_path_uri(final);
         if (u == NULL) {
@@ -383,9 +414,7 @@ nf_ice_fs_write_version(const char *table_dir, int64_t version, const char *json
 done:
     free(meta);
     free(final);
-    free(hint);
     free(tmp);
-    free(hint_tmp);
     return st;
 }
 

@@ -347,6 +347,15 @@ nf_status nf_ice_catalog_drop(nf_ice_catalog *c, const char *ns, const char *nam
  * version-hint.text (temp + rename). *uri (may be NULL) receives the file's URI. */
 nf_status nf_ice_fs_write_version(const char *table_dir, int64_t version, const char *json,
                                   char **uri, nf_err *err);
+/* The same without touching version-hint.text when hint is false: for a catalog whose
+ * commit point is elsewhere (the REST catalog's pointer swap), which raises the hint with
+ * nf_ice_fs_write_hint only after the swap — so a path reader never sees a version that a
+ * lost swap or a crash left uncommitted. */
+nf_status nf_ice_fs_write_version_only(const char *table_dir, int64_t version, const char *json,
+                                       char **uri, bool hint, nf_err *err);
+/* Raises <table_dir>/metadata/version-hint.text to version (temp + rename; a higher hint
+ * stays). */
+nf_status nf_ice_fs_write_hint(const char *table_dir, int64_t version, nf_err *err);
 /* Highest N with metadata/vN.metadata.json present (version-hint.text, then probing N+1…);
  * NF_ENOTFOUND if none. */
 nf_status nf_ice_fs_latest_version(const char *table_dir, int64_t *version, nf_err *err);

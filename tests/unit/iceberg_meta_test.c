@@ -590,6 +590,21 @@ test_fs_versions(void **state)
     assert_non_null(fgets(buf, sizeof(buf), f));
     fclose(f);
     assert_string_equal(buf, "11");
+    /* The REST catalog's way: the version first, the hint only after its pointer swap. */
+    assert_int_equal(nf_ice_fs_write_version_only(tdir, 12, "{}", NULL, false, &err), NF_OK);
+    f = fopen(path, "r");
+    assert_non_null(fgets(buf, sizeof(buf), f));
+    fclose(f);
+    assert_string_equal(buf, "11");
+    assert_int_equal(nf_ice_fs_write_version_only(tdir, 12, "{}", NULL, false, &err),
+                     NF_ECONFLICT);
+    assert_int_equal(nf_ice_fs_write_hint(tdir, 12, &err), NF_OK);
+    assert_int_equal(nf_ice_fs_write_hint(tdir, 7, &err), NF_OK); /* never backwards */
+    f = fopen(path, "r");
+    assert_non_null(fgets(buf, sizeof(buf), f));
+    fclose(f);
+    assert_string_equal(buf, "12");
+    assert_int_equal(nf_ice_fs_write_hint(tdir, 0, &err), NF_EINVAL);
 }
 
 static void
