@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -904,6 +905,120 @@ done:
     return st;
 }
 
+/* ---- orphans ---------------------------------------------------------------------------------- */
+
+#define ORPHAN_MIN_AGE_MS 86400000ull /* default: no commit attempt lasts a day */
+#define ORPHAN_MAX_DEPTH 4            /* data/<partition>/<file>, and DuckDB's temp dirs */
+
+typedef struct orphan_walk {
+    const strset *lists, *manifests, *data; /* what the snapshots reference */
+    int64_t cutoff_s;   /* files modified before this (epoch s) may go */
+    bool metadata;      /* walking <location>/metadata: only *.avro are candidates */
+    size_t deleted;
+} orphan_walk;
+
+/* True when path reads the same as a URI written either way: our writers put paths into URIs
+ * verbatim ("file://" + path) except manifest.c, which percent-encodes characters outside
+ * RFC 3986's unreserved and sub-delims sets. A path with such a character could be listed
+ * under another spelling than the one compared here, so the sweep leaves it alone. */
+static bool
+uri_spelling_unique(const char *path)
+{
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("-._~/!$&'()*+,;=:@", *p) != NULL))
+            return false;
+    return true;
+}
+
+/* Deletes the unreferenced old files under dir (recursively, ORPHAN_MAX_DEPTH levels). */
+static nf_status
+sweep_dir(orphan_walk *w, const char *dir, int depth, nf_err *err)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return errno == ENOENT ? NF_OK : nf_err_sys(err, NF_EIO, errno, "orphan sweep: %s", dir);
+    nf_status st = NF_OK;
+    struct dirent *e;
+    while (st == NF_OK && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char path[4096];
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+            continue;
+        struct stat sb;
+        if (lstat(path, &sb) != 0)
+            continue; /* gone meanwhile */
+        if (S_ISDIR(sb.st_mode)) {
+            if (depth < ORPHAN_MAX_DEPTH)
+                st = sweep_dir(w, path, depth + 1, err);
+            continue;
+        }
+        size_t n = strlen(path);
+        if (!S_ISREG(sb.st_mode) || sb.st_mtime >= w->cutoff_s ||
+            (w->metadata && (n < 5 || strcmp(path + n - 5, ".avro") != 0)) ||
+            !uri_spelling_unique(path))
+            continue; /* metadata JSON and the hint are trim_metadata's business */
+        char *uri = nf_ice_path_uri(path);
+        if (uri == NULL) {
+            st = nf_err_set(err, NF_ENOMEM, "orphan sweep: %s", path);
+            break;
+        }
+        bool referenced = strset_has(w->lists, uri) || strset_has(w->manifests, uri) ||
+                          strset_has(w->data, uri);
+        free(uri);
+        if (referenced)
+            continue;
+        if (unlink(path) == 0)
+            w->deleted++;
+        else if (errno != ENOENT)
+            st = nf_err_sys(err, NF_EIO, errno, "orphan sweep: deleting %s", path);
+    }
+    closedir(d);
+    return st;
+}
+
+/* Deletes the table's files that no snapshot of its committed metadata references and that
+ * are older than the orphan age (see nf_maint_expire). */
+static nf_status
+remove_orphans(nf_ice_catalog *c, const char *ns, const char *table, const nf_maint_options *o,
+               nf_maint_report *r, nf_err *err)
+{
+    nf_ice_table *t = NULL;
+    nf_status st = nf_ice_catalog_load(c, ns, table, &t, NULL, err);
+    if (st != NF_OK)
+        return st;
+    strset kl = {0}, km = {0}, kd = {0};
+    char *loc = NULL;
+    size_t n = 0;
+    const nf_ice_snapshot *snaps = nf_ice_table_snapshots(t, &n);
+    for (size_t i = 0; i < n && st == NF_OK; i++)
+        st = walk_snapshot(snaps[i].manifest_list, false, false, &kl, &km, &kd, err);
+    if (st == NF_OK)
+        st = nf_ice_uri_path(nf_ice_table_location(t), &loc, err);
+    if (st != NF_OK)
+        goto done;
+    uint64_t age = o->orphan_min_age_ms ? o->orphan_min_age_ms : ORPHAN_MIN_AGE_MS;
+    orphan_walk w = {.lists = &kl, .manifests = &km, .data = &kd,
+                     .cutoff_s = (now_of(o) - (int64_t)age) / 1000};
+    static const char *const dirs[] = {"data", "metadata"};
+    for (size_t i = 0; i < 2 && st == NF_OK; i++) {
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s/%s", loc, dirs[i]);
+        w.metadata = i == 1;
+        st = sweep_dir(&w, dir, 1, err);
+    }
+    if (r != NULL)
+        r->orphans_deleted += w.deleted;
+done:
+    strset_free(&kl);
+    strset_free(&km);
+    strset_free(&kd);
+    free(loc);
+    nf_ice_table_free(t);
+    return st;
+}
+
 nf_status
 nf_maint_expire(nf_ice_catalog *c, const char *ns, const char *table, const nf_maint_options *o,
                 nf_maint_report *r, nf_err *err)
@@ -913,6 +1028,8 @@ nf_maint_expire(nf_ice_catalog *c, const char *ns, const char *table, const nf_m
         st = expire_snapshots(c, ns, table, o, r, err);
     if (st == NF_OK)
         st = trim_metadata(c, ns, table, r, err);
+    if (st == NF_OK)
+        st = remove_orphans(c, ns, table, o, r, err);
     return st;
 }
 

@@ -45,6 +45,9 @@ typedef struct nf_maint_options {
                                    * 0 = keep everything */
     int64_t now_ms;               /* epoch ms used for "today" and the age cut-offs; 0 = clock */
     int max_attempts;             /* commit attempts per operation; 0 = 8 */
+    uint64_t orphan_min_age_ms;   /* files no snapshot references, older than this, are
+                                   * deleted by nf_maint_expire; 0 = 1 day (no commit attempt
+                                   * lasts that long, so none in flight is touched) */
     nf_maint_hook *before_commit; /* NULL = none */
     void *hook_ctx;
 } nf_maint_options;
@@ -63,6 +66,7 @@ typedef struct nf_maint_report {
     size_t manifests_deleted;
     size_t manifest_lists_deleted;
     size_t metadata_files_deleted; /* vN.metadata.json beyond previous-versions-max */
+    size_t orphans_deleted;       /* data files, manifests, lists no snapshot references */
     size_t conflicts;             /* commit attempts that conflicted and were re-planned */
     size_t unknown_outcomes;      /* commit attempts whose outcome had to be looked up */
     int64_t last_snapshot_id;     /* last snapshot committed (0 = none) */
@@ -96,9 +100,12 @@ nf_status nf_maint_retention(nf_ice_catalog *c, const char *ns, const char *tabl
  * table's location are deleted; a file already gone is not an error. Then, every time,
  * deletes the metadata files v<N>.metadata.json older than the current one that the
  * metadata-log no longer lists (the commit code keeps write.metadata.previous-versions-max
- * entries there, 100 by default); never the current or a newer file. Errors as
- * nf_maint_compact; an error while deleting (NF_EIO, naming the file) comes after the
- * metadata commit, which stays. */
+ * entries there, 100 by default); never the current or a newer file. Last, the orphan sweep:
+ * files under <location>/data and *.avro files under <location>/metadata that no snapshot
+ * of the metadata references and that are older than orphan_min_age_ms — what commit
+ * attempts that never landed left behind (a writer or maintainer killed between writing and
+ * committing, an attempt whose outcome stayed unknown). Errors as nf_maint_compact; an error
+ * while deleting (NF_EIO, naming the file) comes after the metadata commit, which stays. */
 nf_status nf_maint_expire(nf_ice_catalog *c, const char *ns, const char *table,
                           const nf_maint_options *o, nf_maint_report *r, nf_err *err);
 

@@ -620,12 +620,12 @@ maintain(nf_pqwriter *w, nf_err *err)
     st[4] = nf_rollup_expire(w->cat, w->ns, w->table_name, &o, &r, &e[4]);
     nf_log_info(COMP, "maintenance: %zu day(s) compacted (%zu files into %zu), %zu day(s) "
                 "dropped by retention, %zu snapshot(s) expired, deleted %zu data file(s), %zu "
-                "manifest(s), %zu manifest list(s), %zu metadata file(s); %zu conflict(s), %zu "
-                "unknown outcome(s)",
+                "manifest(s), %zu manifest list(s), %zu metadata file(s), %zu orphan(s); %zu "
+                "conflict(s), %zu unknown outcome(s)",
                 r.days_compacted, r.files_rewritten, r.files_written, r.days_dropped,
                 r.snapshots_expired, r.data_files_deleted, r.manifests_deleted,
-                r.manifest_lists_deleted, r.metadata_files_deleted, r.conflicts,
-                r.unknown_outcomes);
+                r.manifest_lists_deleted, r.metadata_files_deleted, r.orphans_deleted,
+                r.conflicts, r.unknown_outcomes);
     nf_log_info(COMP, "rollups: %zu day(s) read (%" PRId64 " records), %zu rollup(s) built, "
                 "%zu dropped, %zu table(s) created", rr.days_read, rr.records_read,
                 rr.rollups_built, rr.rollups_dropped, rr.tables_created);

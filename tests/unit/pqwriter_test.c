@@ -37,6 +37,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/time.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -619,6 +621,77 @@ test_expire(void **state)
     nf_ice_table_free(t);
 }
 
+/* Writes a small file at path, modified `age_s` seconds ago. */
+static void
+put_aged(const char *path, int64_t age_s)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("orphan", fp);
+    fclose(fp);
+    struct timeval tv[2];
+    gettimeofday(&tv[0], NULL);
+    tv[0].tv_sec -= age_s;
+    tv[1] = tv[0];
+    assert_int_equal(utimes(path, tv), 0);
+}
+
+/* The orphan sweep: unreferenced files older than the age go; fresh ones, referenced ones
+ * and ones whose URI could be spelled two ways stay; the table reads the same. */
+static void
+test_orphans(void **state)
+{
+    fx *f = *state;
+    fill(f);
+    totals before = read_current(f);
+    char day_dir[600], p[4][700];
+    snprintf(day_dir, sizeof day_dir, "%s/data/orphans", f->loc);
+    assert_int_equal(mkdir(day_dir, 0755), 0);
+    snprintf(p[0], sizeof p[0], "%s/old.parquet", day_dir);          /* goes */
+    snprintf(p[1], sizeof p[1], "%s/metadata/old-m0.avro", f->loc);  /* goes */
+    snprintf(p[2], sizeof p[2], "%s/fresh.parquet", day_dir);        /* too young */
+    snprintf(p[3], sizeof p[3], "%s/old copy.parquet", day_dir);     /* two spellings */
+    put_aged(p[0], 2 * 86400);
+    put_aged(p[1], 2 * 86400);
+    put_aged(p[2], 60);
+    put_aged(p[3], 2 * 86400);
+    /* A referenced file made old stays: age alone never deletes. */
+    nf_ice_table *t = load(f);
+    list refs = {0};
+    referenced(t, &refs);
+    nf_ice_table_free(t);
+    assert_true(refs.n > 0);
+    char *ref_path = NULL;
+    assert_int_equal(nf_ice_uri_path(refs.v[0], &ref_path, NULL), NF_OK);
+    struct timeval tv[2] = {{.tv_sec = time(NULL) - 3 * 86400}, {.tv_sec = time(NULL) - 3 * 86400}};
+    assert_int_equal(utimes(ref_path, tv), 0);
+
+    nf_maint_options o = opts();
+    nf_maint_report r = {0};
+    nf_err err = {0};
+    nf_status st = nf_maint_expire(f->cat, NS, TBL, &o, &r, &err);
+    if (st != NF_OK)
+        fail_msg("expire: %s", err.msg);
+    assert_int_equal(r.orphans_deleted, 2);
+    assert_int_not_equal(access(p[0], F_OK), 0);
+    assert_int_not_equal(access(p[1], F_OK), 0);
+    assert_int_equal(access(p[2], F_OK), 0);
+    assert_int_equal(access(p[3], F_OK), 0);
+    assert_int_equal(access(ref_path, F_OK), 0);
+    totals after = read_current(f);
+    assert_int_equal(after.records, before.records);
+    assert_int_equal(after.bytes, before.bytes);
+    /* A shorter age takes the young one too. */
+    o.orphan_min_age_ms = 1;
+    sleep(1);
+    assert_int_equal(nf_maint_expire(f->cat, NS, TBL, &o, &r, &err), NF_OK);
+    assert_int_equal(r.orphans_deleted, 3);
+    assert_int_not_equal(access(p[2], F_OK), 0);
+    assert_int_equal(access(ref_path, F_OK), 0);
+    free(ref_path);
+    list_clear(&refs);
+}
+
 /* The competing writer of test_conflict: appends through the second catalog client. */
 typedef struct hook_ctx {
     fx *f;
@@ -868,6 +941,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orphans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict, setup, teardown),
 #ifdef NF_CATALOG_BIN
         cmocka_unit_test_setup_teardown(test_unknown_outcome, setup, teardown),
