@@ -179,7 +179,7 @@ expect(const char **p, char c)
 
 /* RFC 3339 date-time: YYYY-MM-DD(T|t| )HH:MM:SS[.frac](Z|z|±HH:MM). A fraction rounds down,
  * or up when round_up (so an end bound still covers the instant it names). Leap second 60
- * is the first second of the next minute. */
+ * (only at minute 59, local time) is the first second of the next minute. */
 static bool
 parse_rfc3339(const char *s, bool round_up, int64_t *out)
 {
@@ -218,7 +218,7 @@ parse_rfc3339(const char *s, bool round_up, int64_t *out)
     if (*p != '\0')
         return false;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-        sec > 60 || oh > 23 || om > 59)
+        sec > 60 || (sec == 60 && mi != 59) || oh > 23 || om > 59)
         return false;
     int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
     t -= sign * (oh * 3600 + om * 60);
