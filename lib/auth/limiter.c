@@ -14,10 +14,11 @@
  * failures around a window boundary, is harmless next to bcrypt's cost per guess.
  *
  * Memory is slots × sizeof(slot) from creation on. A new key takes, in this order: a free
- * slot, an idle one (window over, not blocked), the unblocked one used longest ago, and last
- * the blocked one whose block ends first. Lookups scan the table (O(slots)); logins cost a
- * bcrypt each (~50 ms), so a 4096-slot scan (~10 µs) does not matter, and there is no hash
- * an attacker could aim collisions at.
+ * slot, an idle one (window over, not blocked), the unblocked one with the fewest failures
+ * (ties: the one touched longest ago), and last the blocked one whose block ends first. So a
+ * flood of one-off keys pushes out other one-off keys before a key close to its block.
+ * Lookups scan the table (O(slots)); logins cost a bcrypt each (~50 ms), so a 4096-slot scan
+ * (~10 µs) does not matter, and there is no hash an attacker could aim collisions at.
  *
  * Invariants: 1. a slot with used == false has no meaning beyond being free;
  *             2. every access to slots holds mu.
@@ -36,7 +37,7 @@ typedef struct slot {
     uint32_t failures;     /* in the window that started at start */
     int64_t start;         /* epoch s of the window's first failure */
     int64_t blocked_until; /* epoch s; <= now means not blocked */
-    int64_t last;          /* epoch s of the last failure (eviction order) */
+    uint64_t touched;      /* limiter's seq at the last failure (eviction order) */
 } slot;
 
 struct nf_auth_limiter {
@@ -45,6 +46,7 @@ struct nf_auth_limiter {
     int64_t window_s;
     uint32_t nslots;
     slot *slots;
+    uint64_t seq; /* counts failures recorded, orders slots by recency */
 };
 
 nf_status
@@ -124,7 +126,7 @@ find(nf_auth_limiter *l, const char *key)
 static slot *
 victim(nf_auth_limiter *l, int64_t now, const slot *keep)
 {
-    slot *oldest_free = NULL, *soonest_blocked = NULL;
+    slot *fewest = NULL, *soonest_blocked = NULL;
     for (uint32_t i = 0; i < l->nslots; i++) {
         slot *s = &l->slots[i];
         if (s == keep)
@@ -134,13 +136,15 @@ victim(nf_auth_limiter *l, int64_t now, const slot *keep)
         bool blocked = s->blocked_until > now;
         if (!blocked && now >= s->start + l->window_s)
             return s; /* idle: forgetting it changes nothing */
-        if (!blocked && (oldest_free == NULL || s->last < oldest_free->last))
-            oldest_free = s;
+        if (!blocked &&
+            (fewest == NULL || s->failures < fewest->failures ||
+             (s->failures == fewest->failures && s->touched < fewest->touched)))
+            fewest = s;
         if (blocked &&
             (soonest_blocked == NULL || s->blocked_until < soonest_blocked->blocked_until))
             soonest_blocked = s;
     }
-    return oldest_free != NULL ? oldest_free : soonest_blocked;
+    return fewest != NULL ? fewest : soonest_blocked;
 }
 
 bool
@@ -188,7 +192,7 @@ nf_auth_login_failed(nf_auth_limiter *l, const char *addr, const char *user, int
         }
         if (s->failures < UINT32_MAX)
             s->failures++;
-        s->last = now;
+        s->touched = ++l->seq;
         if (s->failures >= l->max_failures)
             s->blocked_until = now + l->window_s;
         prev = s;

@@ -680,10 +680,24 @@ test_limiter_eviction(void **state)
     assert_true(nf_auth_login_allowed(l, "192.0.2.66", NULL, t + 20, &ra));  /* evicted */
     assert_false(nf_auth_login_allowed(l, "203.0.113.7", NULL, t + 20, &ra)); /* kept */
     nf_auth_limiter_destroy(l);
+
+    /* A key one failure short of its block outlives a flood of one-off keys. */
+    assert_int_equal(nf_auth_limiter_create(5, 60, 4, &l, &err), NF_OK);
+    for (int i = 0; i < 4; i++)
+        nf_auth_login_failed(l, "192.0.2.1", NULL, t);
+    for (int i = 0; i < 100; i++) {
+        snprintf(a, sizeof(a), "198.51.100.%d", i);
+        nf_auth_login_failed(l, a, NULL, t + 1);
+    }
+    nf_auth_login_failed(l, "192.0.2.1", NULL, t + 2);
+    assert_false(nf_auth_login_allowed(l, "192.0.2.1", NULL, t + 2, &ra));
+    assert_int_equal(ra, 60);
+    nf_auth_limiter_destroy(l);
 }
 
 typedef struct worker_arg {
     nf_auth_limiter *l;
+    pthread_barrier_t *flood_done;
     int id;
     bool blocked_at_end;
 } worker_arg;
@@ -702,6 +716,9 @@ worker(void *p)
         if (i % 3 == 0)
             nf_auth_login_succeeded(w->l, a, u, 100);
     }
+    /* After every flood: a key with five failures in a row is blocked, even while the other
+     * threads add theirs (their one-off keys give way first). */
+    pthread_barrier_wait(w->flood_done);
     snprintf(a, sizeof(a), "final-%d", w->id);
     for (int i = 0; i < 5; i++)
         nf_auth_login_failed(w->l, a, NULL, 100);
@@ -719,12 +736,15 @@ test_limiter_threads(void **state)
     assert_int_equal(nf_auth_limiter_create(5, 60, 64, &l, &err), NF_OK);
     pthread_t th[4];
     worker_arg w[4];
+    pthread_barrier_t b;
+    assert_int_equal(pthread_barrier_init(&b, NULL, 4), 0);
     for (int i = 0; i < 4; i++) {
-        w[i] = (worker_arg){l, i, false};
+        w[i] = (worker_arg){l, &b, i, false};
         assert_int_equal(pthread_create(&th[i], NULL, worker, &w[i]), 0);
     }
     for (int i = 0; i < 4; i++)
         assert_int_equal(pthread_join(th[i], NULL), 0);
+    pthread_barrier_destroy(&b);
     for (int i = 0; i < 4; i++)
         assert_true(w[i].blocked_at_end);
     assert_int_equal(nf_auth_limiter_count(l), 64);
