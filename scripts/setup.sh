@@ -29,7 +29,8 @@ apt_packages=(
     libnats-dev nats-server openssl                            # JetStream client, server, certs
     clickhouse-server clickhouse-client libcurl4-openssl-dev    # hot tier (HTTP interface)
     tshark nfdump softflowd                                    # decoding oracles, real exporter, bench baseline
-    libavro-dev zlib1g-dev libsqlite3-dev                      # cold tier: Iceberg manifests, catalog
+    libavro-dev zlib1g-dev libsqlite3-dev libgnutls28-dev      # cold tier: Iceberg manifests, catalog (mTLS)
+    libssl-dev libcrypt-dev                                    # core: HS256 tokens, bcrypt users
     jq procps                                                  # test and benchmark glue
 )
 
