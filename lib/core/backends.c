@@ -1,0 +1,193 @@
+/* backends.c — the two tiers as the routes see them: ClickHouse (lib/query SQL over
+ * lib/clickhouse, TabSeparated rows parsed here) and Iceberg (lib/histq through DuckDB).
+ *
+ * Design:
+ *   1. ClickHouse: one nf_ch per request (nf_ch is one curl handle, single-threaded). A
+ *      connection costs a TCP handshake on loopback/LAN — small next to a query — and needs no
+ *      pool, no lock and no lifetime rules between requests.
+ *   2. Iceberg: c->duck and c->cat are shared and used under c->hist_mu, one query at a time
+ *      (DuckDB parallelises inside a query with duckdb_threads; its memory limit then bounds
+ *      the whole process's historical memory).
+ *   3. ClickHouse's answer is untrusted text: at most CH_MAX_ANSWER bytes, every line exactly
+ *      "key<TAB>value" with a key shorter than nf_api_row.key and a decimal value, at most
+ *      10 000 rows (lib/query's largest limit) or 1 000 buckets.
+ */
+#include "core_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../clickhouse/clickhouse.h"
+
+/* 10 000 rows of at most 47 + 1 + 20 + 1 bytes is under 700 KB; 4 MiB leaves room without
+ * letting a confused server fill memory. */
+#define CH_MAX_ANSWER (4u << 20)
+#define MAX_ROWS 10000u
+
+static bool
+parse_u64(const char *s, size_t len, uint64_t *out)
+{
+    if (len == 0 || len > 20)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+/* Parses TabSeparated "key\tvalue\n" lines into rows. */
+static nf_status
+parse_tsv(const char *body, size_t len, bool series, nf_api_row **out, size_t *nout,
+          nf_err *err)
+{
+    size_t cap = 0, n = 0;
+    nf_api_row *rows = NULL;
+    const char *p = body, *end = body + len;
+    size_t line = 0;
+    while (p < end) {
+        line++;
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL) {
+            free(rows);
+            return nf_err_set(err, NF_EPROTO, "ClickHouse answer line %zu: no line end", line);
+        }
+        const char *tab = memchr(p, '\t', (size_t)(nl - p));
+        if (tab == NULL || memchr(tab + 1, '\t', (size_t)(nl - tab - 1)) != NULL) {
+            free(rows);
+            return nf_err_set(err, NF_EPROTO, "ClickHouse answer line %zu: not two columns",
+                              line);
+        }
+        if (n == MAX_ROWS) {
+            free(rows);
+            return nf_err_set(err, NF_EPROTO, "ClickHouse answer: more than %u rows", MAX_ROWS);
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            nf_api_row *g = realloc(rows, cap * sizeof(*rows));
+            if (g == NULL) {
+                free(rows);
+                return nf_err_set(err, NF_ENOMEM, "ClickHouse answer: out of memory");
+            }
+            rows = g;
+        }
+        nf_api_row *r = &rows[n];
+        memset(r, 0, sizeof(*r));
+        size_t klen = (size_t)(tab - p);
+        uint64_t ts;
+        bool ok = parse_u64(tab + 1, (size_t)(nl - tab - 1), &r->value);
+        if (series)
+            ok = ok && parse_u64(p, klen, &ts) && ts <= INT64_MAX;
+        else
+            ok = ok && klen > 0 && klen < sizeof(r->key);
+        if (!ok) {
+            free(rows);
+            return nf_err_set(err, NF_EPROTO, "ClickHouse answer line %zu: bad key or value",
+                              line);
+        }
+        if (series)
+            r->ts = (int64_t)ts;
+        else
+            memcpy(r->key, p, klen);
+        n++;
+        p = nl + 1;
+    }
+    *out = rows;
+    *nout = n;
+    return NF_OK;
+}
+
+nf_status
+core_ch_run(nf_core *c, const nf_q_request *q, nf_api_row **rows, size_t *n, char *plan,
+            size_t n_plan, nf_err *err)
+{
+    const nf_core_netflow_config *nf = &c->cfg->netflow;
+    char *sql = NULL, *body = NULL;
+    nf_ch *ch = NULL;
+    size_t len = 0;
+    nf_status st = nf_q_build(q, nf->clickhouse_database, &sql, err);
+    if (st != NF_OK)
+        return st;
+    if (plan != NULL && nf_q_explain(q, plan, n_plan, err) != NF_OK)
+        plan[0] = '\0';
+    nf_ch_config cc = {
+        .url = nf->clickhouse_url,
+        .user = nf->clickhouse_user,
+        .password = nf->clickhouse_password,
+        .database = nf->clickhouse_database,
+        .timeout_ms = nf->clickhouse_timeout_ms,
+    };
+    atomic_fetch_add(&c->backend_queries[CORE_B_CLICKHOUSE], 1);
+    if ((st = nf_ch_open(&cc, &ch, err)) != NF_OK ||
+        (st = nf_ch_query(ch, sql, CH_MAX_ANSWER, &body, &len, err)) != NF_OK ||
+        (st = parse_tsv(body, len, q->group_by == NF_Q_TIME, rows, n, err)) != NF_OK)
+        atomic_fetch_add(&c->backend_errors[CORE_B_CLICKHOUSE], 1);
+    nf_ch_close(ch);
+    free(body);
+    free(sql);
+    return st;
+}
+
+nf_status
+core_ice_run(nf_core *c, const nf_q_request *q, const nf_histq_options *opt,
+             nf_api_row **rows, size_t *n, int64_t *snapshot_id, nf_err *err)
+{
+    nf_histq_result *res = NULL;
+    nf_histq_stats stats;
+    memset(&stats, 0, sizeof(stats));
+    atomic_fetch_add(&c->backend_queries[CORE_B_ICEBERG], 1);
+    pthread_mutex_lock(&c->hist_mu);
+    nf_status st = nf_histq_run(c->cat, c->cfg->ice_ns, c->cfg->ice_table, opt, c->duck, q,
+                                &res, &stats, err);
+    pthread_mutex_unlock(&c->hist_mu);
+    if (st != NF_OK) {
+        atomic_fetch_add(&c->backend_errors[CORE_B_ICEBERG], 1);
+        return st;
+    }
+    nf_api_row *out = NULL;
+    if (res->n > 0) {
+        out = calloc(res->n, sizeof(*out));
+        if (out == NULL) {
+            nf_histq_result_free(res);
+            return nf_err_set(err, NF_ENOMEM, "historical answer: out of memory");
+        }
+        /* Same layout, different types: copied field by field. */
+        for (size_t i = 0; i < res->n; i++) {
+            memcpy(out[i].key, res->rows[i].key, sizeof(out[i].key));
+            out[i].key[sizeof(out[i].key) - 1] = '\0';
+            out[i].ts = res->rows[i].ts;
+            out[i].value = res->rows[i].value;
+        }
+    }
+    *rows = out;
+    *n = res->n;
+    *snapshot_id = stats.snapshot_id;
+    nf_histq_result_free(res);
+    return NF_OK;
+}
+
+nf_status
+core_ice_freshness(nf_core *c, int64_t *fresh_ms, nf_err *err)
+{
+    nf_ice_table *t = NULL;
+    pthread_mutex_lock(&c->hist_mu);
+    nf_status st = nf_ice_catalog_load(c->cat, c->cfg->ice_ns, c->cfg->ice_table, &t, NULL,
+                                       err);
+    pthread_mutex_unlock(&c->hist_mu);
+    if (st != NF_OK) {
+        atomic_fetch_add(&c->backend_errors[CORE_B_ICEBERG], 1);
+        return st;
+    }
+    const nf_ice_snapshot *s = nf_ice_table_current(t);
+    *fresh_ms = s != NULL ? s->timestamp_ms : 0;
+    nf_ice_table_free(t);
+    return NF_OK;
+}

@@ -1,0 +1,293 @@
+/* routes.c — /api/netflow, /api/netflow/realtime, /api/netflow/historical and
+ * /api/netflow/fields: parameters (lib/api) → the tier(s) that hold the range → answer.
+ *
+ * Routing (docs/core.md "Routing and stitching"):
+ *   realtime    ClickHouse only; a range starting before now − hot_retention is refused
+ *               (400 naming start or time_range) rather than answered partially.
+ *   historical  Iceberg only (time travel: snapshot, as_of).
+ *   auto        snapshot/as_of → Iceberg. end − start < realtime_threshold and the range
+ *               inside the hot tier → ClickHouse. Otherwise the boundary
+ *                   B = start of the current UTC hour − 1 h,
+ *               lowered to the cold tier's freshness (current snapshot time) floored to the
+ *               hour when that is older; [start, B) from Iceberg, [B, end) from ClickHouse,
+ *               merged by nf_api_merge (top-N: both sides asked with limit 10 000, the
+ *               largest, so the merged ranking sees every key unless a side was cut: then
+ *               the answer says "approximate": true). B <= start: ClickHouse alone;
+ *               B >= end: Iceberg alone. B (or start, for ClickHouse alone) earlier than
+ *               now − hot_retention: the hot part misses flows, "incomplete": true.
+ *   Whole hours for B let both tiers' hourly rollups answer their parts.
+ * Answer metadata added to lib/api's JSON: "boundary" (stitched), "incomplete",
+ * "approximate" (only when true).
+ */
+#include "core_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TOPN_ASK 10000u /* lib/query's largest limit: what each side of a stitch is asked */
+
+static uint64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Maps a backend failure to an HTTP answer. */
+static void
+fail_backend(core_answer *a, const nf_api_request *req, const char *tier, nf_status st,
+             const nf_err *e)
+{
+    switch (st) {
+    case NF_EINVAL:
+        core_fail(a, 400, NULL, "%s: %s", tier, e->msg);
+        break;
+    case NF_ENOTFOUND: {
+        const char *p = (req->given & NF_API_GIVEN_SNAPSHOT)  ? "snapshot"
+                        : (req->given & NF_API_GIVEN_AS_OF) ? "as_of"
+                                                            : NULL;
+        core_fail(a, 404, p, "%s: %s", tier, e->msg);
+        break;
+    }
+    case NF_EAGAIN:
+    case NF_ETIMEDOUT:
+        core_fail(a, 503, NULL, "%s unavailable: %s", tier, e->msg);
+        break;
+    case NF_ENOMEM:
+        core_fail(a, 500, NULL, "%s: out of memory", tier);
+        break;
+    default:
+        core_fail(a, 502, NULL, "%s: %s", tier, e->msg);
+        break;
+    }
+}
+
+static void
+rfc3339(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, 32, "%" PRId64, t);
+}
+
+/* Adds ,"k":v members before the closing brace of a rendered JSON object. extra is
+ * already JSON (made here from numbers and fixed text). */
+static char *
+json_append(char *json, const char *extra)
+{
+    size_t n = strlen(json), m = strlen(extra);
+    if (m == 0)
+        return json;
+    while (n > 0 && json[n - 1] != '}')
+        n--;
+    if (n == 0)
+        return json; /* not an object: leave it as lib/api wrote it */
+    char *g = realloc(json, n + m + 2);
+    if (g == NULL)
+        return NULL;
+    memcpy(g + n - 1, extra, m);
+    g[n - 1 + m] = '}';
+    g[n + m] = '\0';
+    return g;
+}
+
+void
+core_route_netflow(nf_core *c, nf_api_route route, const nf_api_kv *kv, size_t n,
+                   int64_t now_s, core_answer *a)
+{
+    uint64_t t0 = mono_ms();
+    const nf_core_netflow_config *nfc = &c->cfg->netflow;
+    nf_api_request req;
+    char param[NF_API_PARAM_MAX];
+    nf_err e = {0};
+    if (nf_api_parse(kv, n, now_s, route, &req, param, &e) != NF_OK) {
+        core_fail(a, 400, param, "%s", e.msg);
+        return;
+    }
+    int64_t hot_floor = now_s - (int64_t)(nfc->hot_retention_ms / 1000);
+    const char *range_param = (req.given & NF_API_GIVEN_TIME_RANGE) ? "time_range" : "start";
+    enum { USE_CH, USE_ICE, USE_BOTH } use;
+    int64_t boundary = 0;
+    bool incomplete = false;
+    if (route == NF_API_REALTIME) {
+        if (req.q.start < hot_floor) {
+            core_fail(a, 400, range_param,
+                      "parameter '%s': the range starts before the hot tier's retention (%" PRIu64
+                      " s); use /api/netflow or /api/netflow/historical",
+                      range_param, nfc->hot_retention_ms / 1000);
+            return;
+        }
+        use = USE_CH;
+    } else if (route == NF_API_HISTORICAL ||
+               (req.given & (NF_API_GIVEN_SNAPSHOT | NF_API_GIVEN_AS_OF))) {
+        use = USE_ICE;
+    } else if ((uint64_t)(req.q.end - req.q.start) * 1000u < nfc->realtime_threshold_ms &&
+               req.q.start >= hot_floor) {
+        use = USE_CH;
+    } else {
+        int64_t fresh_ms = 0;
+        nf_status st = core_ice_freshness(c, &fresh_ms, &e);
+        if (st != NF_OK) {
+            fail_backend(a, &req, "iceberg", st, &e);
+            return;
+        }
+        boundary = now_s - now_s % 3600 - 3600;
+        int64_t fresh = fresh_ms / 1000;
+        if (fresh < boundary)
+            boundary = fresh - fresh % 3600;
+        if (boundary <= req.q.start) {
+            use = USE_CH;
+            incomplete = req.q.start < hot_floor;
+        } else if (boundary >= req.q.end) {
+            use = USE_ICE;
+        } else {
+            use = USE_BOTH;
+            incomplete = boundary < hot_floor;
+        }
+    }
+
+    nf_api_row *rows = NULL, *cold = NULL, *hot = NULL;
+    size_t nrows = 0, ncold = 0, nhot = 0;
+    int64_t snapshot = 0;
+    bool approximate = false;
+    char plan[640] = "";
+    const char *backend = "clickhouse";
+    nf_status st;
+    if (use == USE_CH) {
+        if ((st = core_ch_run(c, &req.q, &rows, &nrows, plan, sizeof(plan), &e)) != NF_OK) {
+            fail_backend(a, &req, "clickhouse", st, &e);
+            return;
+        }
+    } else if (use == USE_ICE) {
+        backend = "iceberg";
+        nf_histq_options opt = {.snapshot_id = req.snapshot_id, .as_of_ms = req.as_of_ms};
+        if ((st = core_ice_run(c, &req.q, &opt, &rows, &nrows, &snapshot, &e)) != NF_OK) {
+            fail_backend(a, &req, "iceberg", st, &e);
+            return;
+        }
+        snprintf(plan, sizeof(plan), "%s.%s", c->cfg->ice_ns, c->cfg->ice_table);
+    } else {
+        backend = "both";
+        atomic_fetch_add(&c->stitched, 1);
+        nf_q_request qc = req.q, qh = req.q;
+        qc.end = boundary;
+        qh.start = boundary;
+        if (req.q.group_by != NF_Q_TIME)
+            qc.limit = qh.limit = TOPN_ASK;
+        char hplan[256] = "";
+        if ((st = core_ice_run(c, &qc, NULL, &cold, &ncold, &snapshot, &e)) != NF_OK) {
+            fail_backend(a, &req, "iceberg", st, &e);
+            return;
+        }
+        if ((st = core_ch_run(c, &qh, &hot, &nhot, hplan, sizeof(hplan), &e)) != NF_OK) {
+            free(cold);
+            fail_backend(a, &req, "clickhouse", st, &e);
+            return;
+        }
+        approximate = req.q.group_by != NF_Q_TIME && (ncold >= TOPN_ASK || nhot >= TOPN_ASK);
+        st = nf_api_merge(&req, cold, ncold, hot, nhot, &rows, &nrows, &e);
+        free(cold);
+        free(hot);
+        if (st != NF_OK) {
+            core_fail(a, 500, NULL, "merging the answers: %s", e.msg);
+            return;
+        }
+        snprintf(plan, sizeof(plan), "%s.%s + clickhouse %s", c->cfg->ice_ns,
+                 c->cfg->ice_table, hplan);
+    }
+
+    bool *spikes = NULL;
+    if (req.q.group_by == NF_Q_TIME && nrows > 0) {
+        spikes = calloc(nrows, sizeof(*spikes));
+        if (spikes == NULL || nf_api_spikes(rows, nrows, req.q.interval, spikes, NULL, &e) !=
+                                  NF_OK) {
+            /* Spike flags are an extra: the series is answered without them. */
+            free(spikes);
+            spikes = NULL;
+        }
+    }
+    nf_api_meta meta = {
+        .backend = backend,
+        .table = plan,
+        .elapsed_ms = mono_ms() - t0,
+        .snapshot_id = snapshot,
+        .spikes = spikes,
+    };
+    char *out = NULL;
+    if (req.format == NF_API_CSV) {
+        st = nf_api_render_csv(&req, rows, nrows, &meta, &out, &e);
+        a->type = "text/csv; charset=utf-8";
+        a->disposition = "attachment; filename=\"netflow.csv\"";
+    } else {
+        st = nf_api_render_json(&req, rows, nrows, &meta, &out, &e);
+        a->type = "application/json";
+        if (st == NF_OK) {
+            char extra[160] = "", b[32];
+            size_t len = 0;
+            if (use == USE_BOTH) {
+                rfc3339(boundary, b);
+                len += (size_t)snprintf(extra + len, sizeof(extra) - len, ",\"boundary\":\"%s\"",
+                                        b);
+            }
+            if (incomplete)
+                len += (size_t)snprintf(extra + len, sizeof(extra) - len, ",\"incomplete\":true");
+            if (approximate)
+                snprintf(extra + len, sizeof(extra) - len, ",\"approximate\":true");
+            char *g = json_append(out, extra);
+            if (g == NULL) {
+                free(out);
+                out = NULL;
+                st = nf_err_set(&e, NF_ENOMEM, "out of memory");
+            } else {
+                out = g;
+            }
+        }
+    }
+    free(spikes);
+    free(rows);
+    if (st != NF_OK) {
+        a->type = NULL;
+        a->disposition = NULL;
+        core_fail(a, 500, NULL, "rendering the answer: %s", e.msg);
+        return;
+    }
+    a->status = 200;
+    a->body = out;
+    a->len = strlen(out);
+}
+
+/* The UI's menu: fixed text, kept next to lib/api's parameter list (api.h). */
+static const char fields_json[] =
+    "{\"group_by\":[\"time\",\"src_ip\",\"dst_ip\",\"src_port\",\"dst_port\",\"protocol\","
+    "\"exporter\",\"in_if\",\"out_if\",\"src_as\",\"dst_as\"],"
+    "\"filter\":[{\"field\":\"src_ip\",\"type\":\"address_or_cidr\"},"
+    "{\"field\":\"dst_ip\",\"type\":\"address_or_cidr\"},"
+    "{\"field\":\"exporter\",\"type\":\"address_or_cidr\"},"
+    "{\"field\":\"src_port\",\"type\":\"port\"},{\"field\":\"dst_port\",\"type\":\"port\"},"
+    "{\"field\":\"protocol\",\"type\":\"protocol\",\"names\":[\"tcp\",\"udp\",\"icmp\","
+    "\"icmpv6\",\"gre\",\"esp\",\"sctp\"]},"
+    "{\"field\":\"in_if\",\"type\":\"uint32\"},{\"field\":\"out_if\",\"type\":\"uint32\"},"
+    "{\"field\":\"src_as\",\"type\":\"uint32\"},{\"field\":\"dst_as\",\"type\":\"uint32\"}],"
+    "\"metrics\":[\"bytes\",\"packets\",\"flows\"],"
+    "\"time_ranges\":[\"last_15m\",\"last_1h\",\"last_6h\",\"last_24h\",\"last_7d\","
+    "\"last_30d\",\"last_90d\",\"today\"],"
+    "\"formats\":[\"json\",\"csv\"],\"limit\":{\"min\":1,\"max\":10000,\"default\":10},"
+    "\"max_filters\":16}";
+
+void
+core_route_fields(core_answer *a)
+{
+    a->body = strdup(fields_json);
+    if (a->body == NULL) {
+        core_fail(a, 500, NULL, "out of memory");
+        return;
+    }
+    a->status = 200;
+    a->len = sizeof(fields_json) - 1;
+    a->type = "application/json";
+}
