@@ -15,11 +15,15 @@
  *               the answer says "approximate": true). B <= start: ClickHouse alone;
  *               B >= end: Iceberg alone. B (or start, for ClickHouse alone) earlier than
  *               now − hot_retention: the hot part misses flows, "incomplete": true.
+ *               Cold tier unavailable (catalog down, table missing): a range inside the
+ *               hot tier is answered by ClickHouse alone, an older one gets a 503.
  *   Whole hours for B let both tiers' hourly rollups answer their parts.
  * Answer metadata added to lib/api's JSON: "boundary" (stitched), "incomplete",
  * "approximate" (only when true).
  */
 #include "core_int.h"
+
+#include "../base/log.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -132,15 +136,21 @@ core_route_netflow(nf_core *c, nf_api_route route, const nf_api_kv *kv, size_t n
     } else {
         int64_t fresh_ms = 0;
         nf_status st = core_ice_freshness(c, &fresh_ms, &e);
-        if (st != NF_OK) {
-            fail_backend(a, &req, "iceberg", st, &e);
+        if (st != NF_OK && req.q.start < hot_floor) {
+            /* Part of the range exists only in the cold tier. */
+            core_fail(a, 503, NULL, "cold tier unavailable (%s), and the range starts before "
+                      "the hot tier's retention", e.msg);
             return;
         }
         boundary = now_s - now_s % 3600 - 3600;
         int64_t fresh = fresh_ms / 1000;
         if (fresh < boundary)
             boundary = fresh - fresh % 3600;
-        if (boundary <= req.q.start) {
+        if (st != NF_OK) {
+            /* The hot tier holds the whole range: answer from it rather than fail. */
+            nf_log_warn("core", "cold tier unavailable, answering from ClickHouse: %s", e.msg);
+            use = USE_CH;
+        } else if (boundary <= req.q.start) {
             use = USE_CH;
             incomplete = req.q.start < hot_floor;
         } else if (boundary >= req.q.end) {

@@ -10,7 +10,9 @@
 #     ("backend":"both", "boundary") equal to both;
 #   - CSV rows equal the JSON results; realtime refuses a range older than the hot tier;
 #   - 30+ hostile parameter sets → 400 naming the parameter, and the server keeps answering;
-#   - bad config → exit 1 naming the key; /metrics counts requests.
+#   - bad config → exit 1 naming the key; /metrics counts requests;
+#   - HTTPS (security.tls), auth off, and a missing cold table: the auto route falls back to
+#     ClickHouse inside the hot tier and answers 503 beyond it.
 source "$(dirname "$0")/lib.sh"
 cd "$IT_WORK"
 CORE=$IT_BUILD/cmd/core/serviceradar-core
@@ -282,7 +284,37 @@ grep -q '^serviceradar_core_http_requests_total{route="auth_login",status="429"}
     it_fail "metrics: no login 429: $(grep auth_login metrics.txt)"
 grep -q '^serviceradar_core_stitched_queries_total [1-9]' metrics.txt || it_fail "metrics: no stitched query"
 
+# ---- HTTPS, auth off, cold tier missing ----------------------------------------------------------
+"$IT_SRC/scripts/certs.sh" "$IT_WORK/certs" core >/dev/null || it_fail "certs.sh failed"
+PORT2=$(it_free_port tcp)
+mkdir -p "$IT_WORK/empty-wh"
+jq --arg la "127.0.0.1:$PORT2" --arg wh "file://$IT_WORK/empty-wh" --arg cd "$IT_WORK/certs" \
+    '.listen_addr = $la | .netflow.iceberg_catalog = $wh | .auth = {"enabled": false}
+     | .security = {"cert_dir": $cd, "tls": {"cert_file": "core.pem", "key_file": "core-key.pem"}}' \
+    core.json >core-tls.json
+"$CORE" -c core-tls.json 2>core-tls.log &
+TLS_PID=$!
+IT_PIDS+=("$TLS_PID")
+BASE=https://127.0.0.1:$PORT2
+CURL_TLS=(--cacert "$IT_WORK/certs/root.pem")
+it_wait_for curl -fsS "${CURL_TLS[@]}" "$BASE/healthz" >/dev/null || it_fail "TLS core did not start: $(cat core-tls.log)"
+! curl -fsS "http://127.0.0.1:$PORT2/healthz" >/dev/null 2>&1 || it_fail "plain HTTP answered on the TLS port"
+it_expect "auth off: no credentials needed" "$(status "$Q" "${CURL_TLS[@]}")" 200
+it_expect "auth off: login" "$(status /auth/login "${CURL_TLS[@]}" -X POST --data-binary @login.json)" 404
+# no cold table: a long range inside the hot tier comes from ClickHouse, an older one is a 503
+p="time_range=last_24h&group_by=dst_port&limit=20"
+it_expect "auto without cold tier" "$(status "/api/netflow?$p" "${CURL_TLS[@]}")" 200
+[ "$(backend_of)" = clickhouse ] || it_fail "auto without cold tier: backend $(backend_of)"
+au=$(jq -c '.results' body.out)
+status "/api/netflow/realtime?$p" "${CURL_TLS[@]}" >/dev/null
+[ "$au" = "$(jq -c '.results' body.out)" ] || it_fail "auto without cold tier differs from realtime"
+it_expect "auto, old range, no cold tier" "$(status "/api/netflow?time_range=last_7d&group_by=protocol" "${CURL_TLS[@]}")" 503
+it_expect "historical, no table" "$(status "/api/netflow/historical?time_range=last_1h&group_by=protocol" "${CURL_TLS[@]}")" 404
+kill "$TLS_PID"
+wait "$TLS_PID" || it_fail "TLS core exited with $? on SIGTERM: $(tail -5 core-tls.log)"
+IT_PIDS=("${IT_PIDS[@]/$TLS_PID/}")
+
 kill "$CORE_PID"
 wait "$CORE_PID" || it_fail "core exited with $? on SIGTERM: $(tail -5 core.log)"
 IT_PIDS=("${IT_PIDS[@]/$CORE_PID/}")
-echo "PASS core_api (auth, $compared questions realtime = historical = auto/stitched, CSV = JSON, $i hostile parameter sets, rate limit, metrics)"
+echo "PASS core_api (auth, $compared questions realtime = historical = auto/stitched, CSV = JSON, $i hostile parameter sets, rate limit, metrics, HTTPS, cold tier missing)"
