@@ -11,6 +11,8 @@
  *   POST /auth/refresh  {"refresh_token"} → {"access_token","expires_at"}
  *   GET  /api/netflow[/realtime|/historical]   lib/api parameters; JSON or CSV
  *   GET  /api/netflow/fields           what can be grouped, filtered and measured
+ *   GET  /<path>                       static_dir's files (the web UI; "/" = index.html),
+ *                                      no auth; only regular files inside static_dir
  * Every /api route needs "Authorization: Bearer <access token>" or "X-API-Key: <key>"
  * (unless auth.enabled is false). Every error is a JSON body {"error":{…}}.
  *

@@ -92,7 +92,7 @@ const nf_cfg_field nf_core_config_table[] = {
     {"security", NF_CFG_OBJECT, offsetof(nf_core_config, security), NULL, 0, 0,
      nf_security_table, NULL, "tls.cert_file + tls.key_file: serve HTTPS", NULL},
     {"static_dir", NF_CFG_STRING, offsetof(nf_core_config, static_dir), "", 0, 0, NULL, NULL,
-     "web UI files (reserved)", NULL},
+     "web UI files, served for GET outside /api and /auth; \"\" = none", NULL},
     /* Login and refresh bodies are a few hundred bytes; 64 KiB is generous and bounded. */
     {"max_body_bytes", NF_CFG_SIZE, offsetof(nf_core_config, max_body_bytes), "64KiB", 256,
      1048576, NULL, NULL, "largest request body accepted", NULL},

@@ -15,7 +15,7 @@
  *     "auth": { … lib/auth/auth.h … },
  *     "security": { "tls": {"cert_file": "…", "key_file": "…"}, "cert_dir": "…" },
  *                  optional: both files set = the server speaks HTTPS (TLS 1.2+)
- *     "static_dir": "/usr/share/serviceradar/web",   (reserved; not served yet)
+ *     "static_dir": "/usr/share/serviceradar/web",   web UI files (GET outside /api, /auth)
  *     "log_level": "info"
  *   }
  *

@@ -4,6 +4,7 @@
 #define NFX_LIB_CORE_CORE_INT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,9 @@ typedef struct core_answer {
     const char *type;        /* Content-Type (static) */
     const char *disposition; /* Content-Disposition or NULL (static) */
     unsigned retry_after;    /* > 0: Retry-After seconds */
+    bool file;               /* static file: fd (owned; handed to microhttpd) and size */
+    int fd;
+    uint64_t size;
 } core_answer;
 
 /* Sets a to a JSON error (status, parameter name or NULL, printf message). */
@@ -71,6 +75,10 @@ void core_fail(core_answer *a, unsigned status, const char *param, const char *f
 /* /api/netflow, /realtime, /historical: parameters kv (n of them, borrowed) at now_s. */
 void core_route_netflow(nf_core *c, nf_api_route route, const nf_api_kv *kv, size_t n,
                         int64_t now_s, core_answer *a);
+
+/* A file of static_dir for GET path (borrowed, percent-decoded); 404 when absent or the
+ * path could leave the directory. */
+void core_route_static(const nf_core *c, const char *path, core_answer *a);
 
 /* /api/netflow/fields. */
 void core_route_fields(core_answer *a);

@@ -23,13 +23,17 @@
  */
 #include "core_int.h"
 
-#include "../base/log.h"
-
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "../base/log.h"
 
 #define TOPN_ASK 10000u /* lib/query's largest limit: what each side of a stitch is asked */
 
@@ -300,4 +304,86 @@ core_route_fields(core_answer *a)
     a->status = 200;
     a->len = sizeof(fields_json) - 1;
     a->type = "application/json";
+}
+
+/* ---- static files (the web UI) -------------------------------------------------------------
+ * Only regular files under static_dir: the decoded path must not hold a ".." segment, a
+ * backslash or a control byte, and the resolved path (symlinks followed) must stay inside
+ * the resolved static_dir. "/" and paths ending in "/" mean index.html. */
+
+#define STATIC_PATH_MAX 512                 /* longer URL paths are not ours */
+#define STATIC_FILE_MAX (256ull << 20)      /* bound on one file: a UI bundle is a few MiB */
+
+static const char *
+mime_type(const char *path)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
+        {".ico", "image/x-icon"}, {".woff2", "font/woff2"}, {".txt", "text/plain; charset=utf-8"},
+        {".map", "application/json"},
+    };
+    const char *dot = strrchr(path, '.');
+    if (dot != NULL && strchr(dot, '/') == NULL)
+        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+            if (strcmp(dot, types[i].ext) == 0)
+                return types[i].type;
+    return "application/octet-stream";
+}
+
+static bool
+safe_url_path(const char *p)
+{
+    if (p[0] != '/' || strlen(p) > STATIC_PATH_MAX)
+        return false;
+    for (const char *s = p; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '\\')
+            return false;
+    for (const char *seg = p; seg != NULL; seg = strchr(seg + 1, '/')) {
+        const char *name = seg + 1;
+        size_t len = strcspn(name, "/");
+        if ((len == 2 && name[0] == '.' && name[1] == '.') || (len == 1 && name[0] == '.'))
+            return false;
+    }
+    return true;
+}
+
+void
+core_route_static(const nf_core *c, const char *path, core_answer *a)
+{
+    if (!safe_url_path(path)) {
+        core_fail(a, 404, NULL, "no such file");
+        return;
+    }
+    char want[PATH_MAX], root[PATH_MAX], real[PATH_MAX];
+    size_t n = strlen(path);
+    int w = snprintf(want, sizeof(want), "%s%s%s", c->cfg->static_dir, path,
+                     path[n - 1] == '/' ? "index.html" : "");
+    if (w < 0 || (size_t)w >= sizeof(want) || realpath(c->cfg->static_dir, root) == NULL ||
+        realpath(want, real) == NULL) {
+        core_fail(a, 404, NULL, "no such file");
+        return;
+    }
+    size_t rl = strlen(root);
+    if (strncmp(real, root, rl) != 0 || real[rl] != '/') {
+        core_fail(a, 404, NULL, "no such file");
+        return;
+    }
+    int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size > STATIC_FILE_MAX) {
+        if (fd >= 0)
+            close(fd);
+        core_fail(a, 404, NULL, "no such file");
+        return;
+    }
+    a->status = 200;
+    a->file = true;
+    a->fd = fd;
+    a->size = (uint64_t)st.st_size;
+    a->type = mime_type(real);
 }

@@ -32,6 +32,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../base/addr.h"
 #include "../base/log.h"
@@ -390,7 +391,12 @@ dispatch(nf_core *c, struct MHD_Connection *conn, const char *url, const char *m
             break;
         }
     if (*rid == CORE_R_OTHER) {
-        core_fail(a, 404, NULL, "no such route");
+        /* The web UI's files, for GET paths outside the API's prefixes. */
+        if (get && c->cfg->static_dir[0] != '\0' && strncmp(url, "/api/", 5) != 0 &&
+            strncmp(url, "/auth/", 6) != 0)
+            core_route_static(c, url, a);
+        else
+            core_fail(a, 404, NULL, "no such route");
         return;
     }
     switch (*rid) {
@@ -446,7 +452,12 @@ send_answer(nf_core *c, struct MHD_Connection *conn, enum core_route rid, core_a
 {
     static const char oom[] = "{\"error\":{\"message\":\"out of memory\",\"parameter\":null}}";
     struct MHD_Response *r;
-    if (a->body == NULL) {
+    if (a->file) {
+        /* microhttpd owns the fd from here, also when it fails. */
+        r = MHD_create_response_from_fd64(a->size, a->fd);
+        if (r == NULL)
+            close(a->fd);
+    } else if (a->body == NULL) {
         a->status = 500;
         a->type = "application/json";
         r = MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)oom,
@@ -485,7 +496,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
     (void)version;
     nf_core *c = cls;
     upload *u = *con_cls;
-    core_answer a = {0};
+    core_answer a = {.fd = -1};
     size_t max_body = (size_t)c->cfg->max_body_bytes;
     if (u == NULL) {
         const char *cl =

@@ -12,7 +12,8 @@
 #   - 30+ hostile parameter sets → 400 naming the parameter, and the server keeps answering;
 #   - bad config → exit 1 naming the key; /metrics counts requests;
 #   - HTTPS (security.tls), auth off, and a missing cold table: the auto route falls back to
-#     ClickHouse inside the hot tier and answers 503 beyond it.
+#     ClickHouse inside the hot tier and answers 503 beyond it; static_dir files are served
+#     and paths leaving it (.., %2e%2e, symlinks) are 404.
 source "$(dirname "$0")/lib.sh"
 cd "$IT_WORK"
 CORE=$IT_BUILD/cmd/core/serviceradar-core
@@ -290,8 +291,13 @@ PORT2=$(it_free_port tcp)
 mkdir -p "$IT_WORK/empty-wh"
 jq --arg la "127.0.0.1:$PORT2" --arg wh "file://$IT_WORK/empty-wh" --arg cd "$IT_WORK/certs" \
     '.listen_addr = $la | .netflow.iceberg_catalog = $wh | .auth = {"enabled": false}
-     | .security = {"cert_dir": $cd, "tls": {"cert_file": "core.pem", "key_file": "core-key.pem"}}' \
+     | .security = {"cert_dir": $cd, "tls": {"cert_file": "core.pem", "key_file": "core-key.pem"}}
+     | .static_dir = $cd + "/../www"' \
     core.json >core-tls.json
+mkdir -p "$IT_WORK/www/js"
+echo -n '<html>netflow ui</html>' >"$IT_WORK/www/index.html"
+echo -n 'console.log(1)' >"$IT_WORK/www/js/app.js"
+ln -s "$IT_WORK" "$IT_WORK/www/link" # a symlink out of static_dir is not followed out
 "$CORE" -c core-tls.json 2>core-tls.log &
 TLS_PID=$!
 IT_PIDS+=("$TLS_PID")
@@ -310,6 +316,18 @@ status "/api/netflow/realtime?$p" "${CURL_TLS[@]}" >/dev/null
 [ "$au" = "$(jq -c '.results' body.out)" ] || it_fail "auto without cold tier differs from realtime"
 it_expect "auto, old range, no cold tier" "$(status "/api/netflow?time_range=last_7d&group_by=protocol" "${CURL_TLS[@]}")" 503
 it_expect "historical, no table" "$(status "/api/netflow/historical?time_range=last_1h&group_by=protocol" "${CURL_TLS[@]}")" 404
+# static files of the web UI (static_dir), and nothing outside it
+it_expect "static index" "$(status / "${CURL_TLS[@]}")" 200
+it_expect "static index body" "$(cat body.out)" "<html>netflow ui</html>"
+code=$(curl -sS -o body.out -D st.h -w '%{http_code}' "${CURL_TLS[@]}" "$BASE/js/app.js")
+it_expect "static js" "$code" 200
+grep -qi '^content-type: text/javascript' st.h || it_fail "static js type: $(cat st.h)"
+it_expect "static js body" "$(cat body.out)" "console.log(1)"
+for p in /../core.json /js/../../core.json /%2e%2e/core.json /js/%2E%2E/%2e%2e/core.json /link/core.json \
+    /nope.html /js/ /js; do
+    code=$(curl -sS --path-as-is -o body.out -w '%{http_code}' "${CURL_TLS[@]}" "$BASE$p")
+    [ "$code" = 404 ] || it_fail "static $p: HTTP $code: $(head -c 200 body.out)"
+done
 kill "$TLS_PID"
 wait "$TLS_PID" || it_fail "TLS core exited with $? on SIGTERM: $(tail -5 core-tls.log)"
 IT_PIDS=("${IT_PIDS[@]/$TLS_PID/}")
@@ -317,4 +335,4 @@ IT_PIDS=("${IT_PIDS[@]/$TLS_PID/}")
 kill "$CORE_PID"
 wait "$CORE_PID" || it_fail "core exited with $? on SIGTERM: $(tail -5 core.log)"
 IT_PIDS=("${IT_PIDS[@]/$CORE_PID/}")
-echo "PASS core_api (auth, $compared questions realtime = historical = auto/stitched, CSV = JSON, $i hostile parameter sets, rate limit, metrics, HTTPS, cold tier missing)"
+echo "PASS core_api (auth, $compared questions realtime = historical = auto/stitched, CSV = JSON, $i hostile parameter sets, rate limit, metrics, HTTPS, cold tier missing, static files)"
