@@ -25,12 +25,15 @@ for proto in v5 v9 ipfix; do
     it_wait_until "grep -q ' $proto ' '$IT_WORK/out.txt'" 30 || it_fail "no $proto flow printed"
 done
 grep -q ' demo-agent:[0-9]*$' "$IT_WORK/out.txt" || it_fail "lines do not name agent and sequence"
-curl -fsS "http://$NF_DEMO_METRICS/metrics" | grep -q '^netflow_checker_flows_decoded_total [1-9]' ||
+# Fetched whole first: `curl | grep -q` fails under pipefail when grep stops reading early
+# (curl: (23) Failed writing body).
+scrape() { curl -fsS "$1" || true; }
+grep -q '^netflow_checker_flows_decoded_total [1-9]' <<<"$(scrape "http://$NF_DEMO_METRICS/metrics")" ||
     it_fail "checker metrics not served"
-curl -fsS "http://127.0.0.1:$NF_DEMO_AGENT_METRICS/metrics" | grep -q '^serviceradar_agent' ||
+grep -q '^serviceradar_agent' <<<"$(scrape "http://127.0.0.1:$NF_DEMO_AGENT_METRICS/metrics")" ||
     it_fail "agent metrics not served"
-curl -fsS "http://127.0.0.1:$NF_DEMO_POLLER_METRICS/metrics" |
-    grep -q '^serviceradar_poller_records_published_total{agent="demo-agent"} [1-9]' ||
+grep -q '^serviceradar_poller_records_published_total{agent="demo-agent"} [1-9]' \
+    <<<"$(scrape "http://127.0.0.1:$NF_DEMO_POLLER_METRICS/metrics")" ||
     it_fail "poller metrics do not show published records"
 # ClickHouse holds the flows too (the reader's password is in the demo's state).
 reader_pw=$(sed -n 's/^reader=//p' "$IT_WORK/state/clickhouse/passwords")
