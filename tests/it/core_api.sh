@@ -182,6 +182,23 @@ p="start=$s&end=$e&group_by=protocol&snapshot=$snap"
 it_expect "unknown snapshot" "$(status "/api/netflow/historical?start=$s&end=$e&group_by=protocol&snapshot=12345" "${AUTH[@]}")" 404
 it_expect "unknown snapshot: parameter" "$(jq -r .error.parameter body.out)" snapshot
 
+# ---- concurrency: parallel requests on both tiers give the sequential answers --------------
+p="start=$s&end=$e&group_by=dst_port&limit=50&metric=packets"
+want_rt=$(results "/api/netflow/realtime?$p")
+pids=()
+for k in $(seq 1 12); do
+    route=realtime
+    [ $((k % 2)) = 0 ] && route=historical
+    [ $((k % 3)) = 0 ] && route=""
+    curl -sS -o "par-$k.json" -w '%{http_code}' "${AUTH[@]}" "$BASE/api/netflow${route:+/$route}?$p" >"par-$k.code" &
+    pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid" || true; done # not a bare wait: the servers are children too
+for k in $(seq 1 12); do
+    [ "$(cat "par-$k.code")" = 200 ] || it_fail "parallel request $k: HTTP $(cat "par-$k.code"): $(cat "par-$k.json")"
+    [ "$(jq -c '[.results[] | del(.spike)]' "par-$k.json")" = "$want_rt" ] || it_fail "parallel request $k differs"
+done
+
 # ---- CSV = JSON ------------------------------------------------------------------------------
 for p in "start=$s&end=$e&group_by=dst_port&limit=30" "start=$s&end=$e&group_by=time&interval=3600" \
     "start=$s&end=$e&group_by=src_ip&limit=20&metric=packets"; do
@@ -285,6 +302,30 @@ grep -q '^serviceradar_core_http_requests_total{route="auth_login",status="429"}
     it_fail "metrics: no login 429: $(grep auth_login metrics.txt)"
 grep -q '^serviceradar_core_stitched_queries_total [1-9]' metrics.txt || it_fail "metrics: no stitched query"
 
+# ---- a hot tier shorter than the stitch boundary: the answer says it is incomplete ------------
+PORT3=$(it_free_port tcp)
+jq --arg la "127.0.0.1:$PORT3" '.listen_addr = $la | .auth = {"enabled": false}
+    | .netflow.hot_retention = "1h" | .netflow.realtime_threshold = "1h"' core.json >core-short.json
+"$CORE" -c core-short.json 2>core-short.log &
+SHORT_PID=$!
+IT_PIDS+=("$SHORT_PID")
+SAVED_BASE=$BASE
+BASE=http://127.0.0.1:$PORT3
+it_wait_for curl -fsS "$BASE/healthz" >/dev/null || it_fail "core (short) did not start: $(cat core-short.log)"
+if [ $((now % 3600)) -gt 60 ]; then # B = hour - 1 h lies before now - 1 h
+    it_expect "short hot tier: stitched" "$(status "/api/netflow?start=$s&end=$e&group_by=protocol")" 200
+    it_expect "short hot tier: backend" "$(backend_of)" both
+    it_expect "short hot tier: incomplete" "$(jq -r .incomplete body.out)" true
+fi
+it_expect "short hot tier: realtime last_6h" "$(status "/api/netflow/realtime?time_range=last_6h&group_by=protocol")" 400
+it_expect "short hot tier: recent range complete" "$(status "/api/netflow?time_range=last_15m&group_by=protocol")" 200
+it_expect "short hot tier: recent backend" "$(backend_of)" clickhouse
+it_expect "short hot tier: recent not incomplete" "$(jq -r .incomplete body.out)" null
+kill "$SHORT_PID"
+wait "$SHORT_PID" || it_fail "core (short) exited with $? on SIGTERM: $(tail -5 core-short.log)"
+IT_PIDS=("${IT_PIDS[@]/$SHORT_PID/}")
+BASE=$SAVED_BASE
+
 # ---- HTTPS, auth off, cold tier missing ----------------------------------------------------------
 "$IT_SRC/scripts/certs.sh" "$IT_WORK/certs" core >/dev/null || it_fail "certs.sh failed"
 PORT2=$(it_free_port tcp)
@@ -335,4 +376,4 @@ IT_PIDS=("${IT_PIDS[@]/$TLS_PID/}")
 kill "$CORE_PID"
 wait "$CORE_PID" || it_fail "core exited with $? on SIGTERM: $(tail -5 core.log)"
 IT_PIDS=("${IT_PIDS[@]/$CORE_PID/}")
-echo "PASS core_api (auth, $compared questions realtime = historical = auto/stitched, CSV = JSON, $i hostile parameter sets, rate limit, metrics, HTTPS, cold tier missing, static files)"
+echo "PASS core_api (auth, $compared questions realtime = historical = auto/stitched, CSV = JSON, $i hostile parameter sets, rate limit, metrics, 12 parallel requests, incomplete stitch, HTTPS, cold tier missing, static files)"
