@@ -202,12 +202,12 @@ done
 # ---- CSV = JSON ------------------------------------------------------------------------------
 for p in "start=$s&end=$e&group_by=dst_port&limit=30" "start=$s&end=$e&group_by=time&interval=3600" \
     "start=$s&end=$e&group_by=src_ip&limit=20&metric=packets"; do
-    for route in realtime historical; do
-        code=$(curl -sS -D csv.h -o csv.out -w '%{http_code}' "${AUTH[@]}" "$BASE/api/netflow/$route?$p&format=csv")
+    for route in /realtime /historical ""; do # "": auto, stitched over this range
+        code=$(curl -sS -D csv.h -o csv.out -w '%{http_code}' "${AUTH[@]}" "$BASE/api/netflow$route?$p&format=csv")
         [ "$code" = 200 ] || it_fail "csv $route $p: HTTP $code $(cat csv.out)"
         grep -qi '^content-type: text/csv' csv.h || it_fail "csv content type: $(cat csv.h)"
         grep -qi '^content-disposition: attachment' csv.h || it_fail "csv without attachment"
-        status "/api/netflow/$route?$p" "${AUTH[@]}" >/dev/null
+        status "/api/netflow$route?$p" "${AUTH[@]}" >/dev/null
         jq -r '(.results[0] | keys_unsorted) as $k | ($k | join(",")),
                (.results[] | [.[$k[]]] | map(if type == "string" then "\"" + . + "\"" else tostring end) | join(","))' \
             body.out >json.csv
