@@ -57,10 +57,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../base/addr.h"
 #include "../base/files.h"
 #include "../base/log.h"
 #include "../config/config.h"
+#include "../httpd/httpd.h"
 #include "../iceberg/iceberg.h"
 #include "store.h"
 
@@ -79,10 +79,7 @@
 /* An orphan metadata file left by a crashed writer is skipped; more than this many in a
  * row means something else is wrong. */
 #define VERSION_PROBES 100
-#define PEM_MAX (1024 * 1024)
-/* A chunked body beyond max_body_bytes is read and dropped (so that the 413 can be sent)
- * up to this many times the bound; then the connection is closed without an answer. */
-#define DISCARD_FACTOR 4
+#define PEM_MAX (1024u * 1024)
 
 /* ---- metrics ------------------------------------------------------------------------------ */
 
@@ -1045,13 +1042,6 @@ dispatch(nf_catalog *c, struct MHD_Connection *conn, const char *url, const char
 
 /* ---- microhttpd glue ---------------------------------------------------------------------- */
 
-typedef struct upload {
-    char *buf;
-    size_t len, cap;
-    bool too_big;     /* the body passed max_body_bytes: answer 413 */
-    size_t discarded; /* bytes dropped since */
-} upload;
-
 static enum MHD_Result
 send_answer(nf_catalog *c, struct MHD_Connection *conn, enum route rid, answer *a,
             const char *method)
@@ -1104,117 +1094,38 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 {
     (void)version;
     nf_catalog *c = cls;
-    upload *u = *con_cls;
     answer a = {0};
-    if (u == NULL) {
-        /* First call: headers only. Refuse what cannot succeed before reading the body. */
-        if (c->mtls && !client_verified(conn)) {
-            fail(&a, 401, "NotAuthorizedException",
-                 "a client certificate signed by the configured CA is required");
-            return send_answer(c, conn, R_OTHER, &a, method);
-        }
-        const char *cl =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && strtoull(cl, NULL, 10) > c->max_body) {
-            fail(&a, 413, "BadRequestException",
-                 "request body of %s bytes exceeds max_body_bytes (%zu)", cl, c->max_body);
-            return send_answer(c, conn, R_OTHER, &a, method);
-        }
-        u = calloc(1, sizeof(*u));
-        if (u == NULL)
-            return MHD_NO;
-        *con_cls = u;
-        return MHD_YES;
-    }
-    if (*upload_size > 0) {
-        if (u->too_big || u->len + *upload_size > c->max_body) {
-            /* A chunked body passed the bound (a declared one was refused above). The 413
-             * can only be sent once the body is consumed (microhttpd sends nothing queued
-             * mid-upload), so the rest is read and dropped — up to DISCARD_FACTOR times
-             * the bound, after which the connection is simply closed. */
-            u->discarded += *upload_size;
-            *upload_size = 0;
-            free(u->buf);
-            u->buf = NULL;
-            u->len = u->cap = 0;
-            u->too_big = true;
-            return u->discarded / DISCARD_FACTOR > c->max_body ? MHD_NO : MHD_YES;
-        }
-        if (u->len + *upload_size > u->cap) {
-            size_t cap = u->cap ? u->cap : 4096;
-            while (cap < u->len + *upload_size)
-                cap *= 2;
-            if (cap > c->max_body)
-                cap = c->max_body;
-            char *grown = realloc(u->buf, cap);
-            if (grown == NULL)
-                return MHD_NO;
-            u->buf = grown;
-            u->cap = cap;
-        }
-        memcpy(u->buf + u->len, upload_data, *upload_size);
-        u->len += *upload_size;
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    if (u->too_big) {
-        fail(&a, 413, "BadRequestException", "request body exceeds max_body_bytes (%zu)",
-             c->max_body);
+    /* First call: headers only. Refuse what cannot succeed before reading the body. */
+    if (*con_cls == NULL && c->mtls && !client_verified(conn)) {
+        fail(&a, 401, "NotAuthorizedException",
+             "a client certificate signed by the configured CA is required");
         return send_answer(c, conn, R_OTHER, &a, method);
     }
+    enum MHD_Result ret;
+    char msg[256];
+    nf_httpd_step step = nf_httpd_collect(conn, upload_data, upload_size, con_cls, c->max_body,
+                                          &ret, msg, sizeof(msg));
+    if (step == NF_HTTPD_CONTINUE)
+        return ret;
+    if (step == NF_HTTPD_TOO_BIG) {
+        fail(&a, 413, "BadRequestException", "%s", msg);
+        return send_answer(c, conn, R_OTHER, &a, method);
+    }
+    nf_httpd_body *u = *con_cls;
     enum route rid;
     dispatch(c, conn, url, method, u->buf, u->len, &rid, &a);
     return send_answer(c, conn, rid, &a, method);
 }
 
-static void
-completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-          enum MHD_RequestTerminationCode toe)
-{
-    (void)cls;
-    (void)conn;
-    (void)toe;
-    upload *u = *con_cls;
-    if (u != NULL) {
-        free(u->buf);
-        free(u);
-        *con_cls = NULL;
-    }
-}
-
 /* ---- start / stop ------------------------------------------------------------------------- */
-
-/* Reads a PEM file of the security block: name relative to cert_dir unless absolute. */
-static nf_status
-read_pem(const nf_security_config *sec, const char *key, const char *name, char **out,
-         nf_err *err)
-{
-    char path[1024];
-    if (!nf_security_path(sec, name, path, sizeof(path)))
-        return nf_err_set(err, NF_EINVAL, "security.tls.%s: path too long: %s", key, name);
-    size_t len;
-    nf_err e = {0};
-    if (read_file(path, PEM_MAX, out, &len, &e) != NF_OK)
-        return nf_err_set(err, NF_EINVAL, "security.tls.%s: %s", key, e.msg);
-    if (strstr(*out, "-----BEGIN ") == NULL) {
-        free(*out);
-        *out = NULL;
-        return nf_err_set(err, NF_EINVAL, "security.tls.%s: %s is not a PEM file", key, path);
-    }
-    return NF_OK;
-}
 
 nf_status
 nf_catalog_start(const nf_catalog_config *cfg, nf_catalog **out, nf_err *err)
 {
-    char host[NF_ADDR_STRLEN];
-    uint16_t port;
-    struct sockaddr_storage ss;
-    socklen_t sslen;
-    if (!nf_hostport_parse(cfg->listen_addr, host, sizeof(host), &port) ||
-        !nf_sockaddr_make(host, port, &ss, &sslen))
-        return nf_err_set(err, NF_EINVAL, "listen_addr \"%s\": want host:port",
-                          cfg->listen_addr);
+    nf_httpd_addr addr;
+    nf_status pst = nf_httpd_listen_parse(cfg->listen_addr, &addr, err);
+    if (pst != NF_OK)
+        return pst;
     nf_catalog *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return nf_err_set(err, NF_ENOMEM, "catalog: out of memory");
@@ -1239,10 +1150,6 @@ nf_catalog_start(const nf_catalog_config *cfg, nf_catalog **out, nf_err *err)
         goto fail;
     }
     stats = true;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ERROR_LOG;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_DUAL_STACK;
     const nf_security_config *sec = &cfg->security;
     c->mtls = sec->mode != NULL && strcmp(sec->mode, "mtls") == 0;
     if (c->mtls) {
@@ -1254,12 +1161,13 @@ nf_catalog_start(const nf_catalog_config *cfg, nf_catalog **out, nf_err *err)
         const char *ca = sec->tls.client_ca_file != NULL && sec->tls.client_ca_file[0] != '\0'
                              ? sec->tls.client_ca_file
                              : sec->tls.ca_file;
-        if ((rc = read_pem(sec, "cert_file", sec->tls.cert_file, &c->pem_cert, err)) != NF_OK ||
-            (rc = read_pem(sec, "key_file", sec->tls.key_file, &c->pem_key, err)) != NF_OK ||
-            (rc = read_pem(sec, ca == sec->tls.ca_file ? "ca_file" : "client_ca_file", ca,
-                           &c->pem_ca, err)) != NF_OK)
+        if ((rc = nf_httpd_read_pem(sec, "cert_file", sec->tls.cert_file, PEM_MAX,
+                                    &c->pem_cert, err)) != NF_OK ||
+            (rc = nf_httpd_read_pem(sec, "key_file", sec->tls.key_file, PEM_MAX, &c->pem_key,
+                                    err)) != NF_OK ||
+            (rc = nf_httpd_read_pem(sec, ca == sec->tls.ca_file ? "ca_file" : "client_ca_file",
+                                    ca, PEM_MAX, &c->pem_ca, err)) != NF_OK)
             goto fail;
-        flags |= MHD_USE_TLS;
     }
     /* The store is opened after the certificates so that a config error is reported
      * before a database file is created. */
@@ -1267,25 +1175,21 @@ nf_catalog_start(const nf_catalog_config *cfg, nf_catalog **out, nf_err *err)
         nf_err_set(err, rc, "database: %s", err->msg);
         goto fail;
     }
-    if (c->mtls)
-        c->mhd = MHD_start_daemon(
-            flags, port, NULL, NULL, handle, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-            MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-            CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, c,
-            MHD_OPTION_HTTPS_MEM_CERT, c->pem_cert, MHD_OPTION_HTTPS_MEM_KEY, c->pem_key,
-            MHD_OPTION_HTTPS_MEM_TRUST, c->pem_ca,
-            /* TLS 1.3 only, as the other ServiceRadar NetFlow services. */
-            MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3", MHD_OPTION_END);
-    else
-        c->mhd = MHD_start_daemon(
-            flags, port, NULL, NULL, handle, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-            MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-            CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, c, MHD_OPTION_END);
-    if (c->mhd == NULL) {
-        rc = nf_err_set(err, NF_EIO, "listen_addr %s: cannot listen (port in use, or the "
-                        "certificate and key do not match?)", cfg->listen_addr);
+    nf_httpd_options ho = {
+        .listen_addr = cfg->listen_addr,
+        .addr = &addr,
+        .handler = handle,
+        .cls = c,
+        .max_connections = MAX_CONNECTIONS,
+        .connection_timeout_s = CONNECTION_TIMEOUT_S,
+        .pem_cert = c->pem_cert, /* all NULL unless mtls */
+        .pem_key = c->pem_key,
+        .pem_trust = c->pem_ca,
+        /* TLS 1.3 only, as the other ServiceRadar NetFlow services. */
+        .tls_priorities = "NORMAL:-VERS-ALL:+VERS-TLS1.3",
+    };
+    if ((rc = nf_httpd_start(&ho, &c->mhd, err)) != NF_OK)
         goto fail;
-    }
     *out = c;
     return NF_OK;
 fail:

@@ -6,9 +6,9 @@
  *
  *   headers ──▶ first call: Content-Length > max_body? → 413; else allocate the upload
  *   body    ──▶ calls with *upload_size > 0: append, bounded by max_body (chunked bodies
- *               that pass it are read and dropped, then 413)
+ *               that pass it are read and dropped, then 413) — lib/httpd
  *   end     ──▶ last call: dispatch → core_answer → send (JSON errors everywhere)
- *   done    ──▶ completed(): free the upload
+ *   done    ──▶ nf_httpd_completed(): free the upload
  *
  * Invariants:
  *   1. Nothing from a request is kept after its answer; shared state is the immutable
@@ -20,7 +20,6 @@
 #include "core_int.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -34,8 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../base/addr.h"
 #include "../base/log.h"
+#include "../httpd/httpd.h"
 #include "../metrics/metrics.h"
 
 #define COMP "core"
@@ -43,8 +42,6 @@
 #define CONNECTION_TIMEOUT_S 120u /* idle keep-alive connections; a slow historical query
                                    * holds its connection busy, not idle */
 #define PEM_MAX (256u << 10)    /* certificate chains are a few KiB */
-#define DISCARD_FACTOR 4u       /* oversized chunked bodies: read this many times the bound,
-                                 * then drop the connection */
 #define MAX_QUERY_ARGS (NF_API_MAX_PARAMS + 1) /* one more than lib/api accepts, so that it
                                                 * sees and refuses "too many" */
 
@@ -53,22 +50,6 @@ static const unsigned status_codes[CORE_STATUS_COUNT - 1] = {200, 400, 401, 404,
 static const char *const route_names[CORE_R_COUNT] = {
     "healthz", "metrics", "auth_login", "auth_refresh", "netflow", "netflow_realtime",
     "netflow_historical", "netflow_fields", "other"};
-
-typedef struct upload {
-    char *buf;
-    size_t len, cap;
-    size_t discarded;
-    bool too_big;
-    uint64_t t0_us;
-} upload;
-
-static uint64_t
-mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 void
 core_fail(core_answer *a, unsigned status, const char *param, const char *fmt, ...)
@@ -485,7 +466,7 @@ send_answer(nf_core *c, struct MHD_Connection *conn, enum core_route rid, core_a
     enum MHD_Result ret = MHD_queue_response(conn, a->status, r);
     MHD_destroy_response(r);
     atomic_fetch_add(&c->requests[rid][status_index(a->status)], 1);
-    atomic_fetch_add(&c->latency_us[rid], mono_us() - t0_us);
+    atomic_fetch_add(&c->latency_us[rid], nf_httpd_mono_us() - t0_us);
     return ret;
 }
 
@@ -495,54 +476,17 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 {
     (void)version;
     nf_core *c = cls;
-    upload *u = *con_cls;
     core_answer a = {.fd = -1};
-    size_t max_body = (size_t)c->cfg->max_body_bytes;
-    if (u == NULL) {
-        const char *cl =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && strtoull(cl, NULL, 10) > max_body) {
-            core_fail(&a, 413, NULL, "request body of %s bytes exceeds max_body_bytes (%zu)",
-                      cl, max_body);
-            return send_answer(c, conn, CORE_R_OTHER, &a, mono_us());
-        }
-        u = calloc(1, sizeof(*u));
-        if (u == NULL)
-            return MHD_NO;
-        u->t0_us = mono_us();
-        *con_cls = u;
-        return MHD_YES;
-    }
-    if (*upload_size > 0) {
-        if (u->too_big || u->len + *upload_size > max_body) {
-            /* Past the bound: the 413 can only be queued once the body is consumed. */
-            u->discarded += *upload_size;
-            *upload_size = 0;
-            free(u->buf);
-            u->buf = NULL;
-            u->len = u->cap = 0;
-            u->too_big = true;
-            return u->discarded / DISCARD_FACTOR > max_body ? MHD_NO : MHD_YES;
-        }
-        if (u->len + *upload_size > u->cap) {
-            size_t cap = u->cap ? u->cap : 1024;
-            while (cap < u->len + *upload_size)
-                cap *= 2;
-            if (cap > max_body)
-                cap = max_body;
-            char *g = realloc(u->buf, cap);
-            if (g == NULL)
-                return MHD_NO;
-            u->buf = g;
-            u->cap = cap;
-        }
-        memcpy(u->buf + u->len, upload_data, *upload_size);
-        u->len += *upload_size;
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    if (u->too_big) {
-        core_fail(&a, 413, NULL, "request body exceeds max_body_bytes (%zu)", max_body);
+    enum MHD_Result ret;
+    char msg[256];
+    nf_httpd_step step = nf_httpd_collect(conn, upload_data, upload_size, con_cls,
+                                          (size_t)c->cfg->max_body_bytes, &ret, msg,
+                                          sizeof(msg));
+    if (step == NF_HTTPD_CONTINUE)
+        return ret;
+    nf_httpd_body *u = *con_cls;
+    if (step == NF_HTTPD_TOO_BIG) {
+        core_fail(&a, 413, NULL, "%s", msg);
         return send_answer(c, conn, CORE_R_OTHER, &a, u->t0_us);
     }
     enum core_route rid;
@@ -552,67 +496,15 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
     return send_answer(c, conn, rid, &a, u->t0_us);
 }
 
-static void
-completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-          enum MHD_RequestTerminationCode toe)
-{
-    (void)cls;
-    (void)conn;
-    (void)toe;
-    upload *u = *con_cls;
-    if (u != NULL) {
-        free(u->buf);
-        free(u);
-        *con_cls = NULL;
-    }
-}
-
 /* ---- start / stop ------------------------------------------------------------------------- */
-
-static nf_status
-read_pem(const nf_security_config *sec, const char *key, const char *name, char **out,
-         nf_err *err)
-{
-    char path[1024];
-    if (!nf_security_path(sec, name, path, sizeof(path)))
-        return nf_err_set(err, NF_EINVAL, "security.tls.%s: path too long", key);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return nf_err_set(err, NF_EINVAL, "security.tls.%s: %s: %s", key, path,
-                          strerror(errno));
-    char *buf = malloc(PEM_MAX + 1);
-    if (buf == NULL) {
-        fclose(f);
-        return nf_err_set(err, NF_ENOMEM, "security.tls.%s: out of memory", key);
-    }
-    size_t n = fread(buf, 1, PEM_MAX + 1, f);
-    bool bad = ferror(f) != 0;
-    fclose(f);
-    if (bad || n > PEM_MAX) {
-        free(buf);
-        return nf_err_set(err, NF_EINVAL, "security.tls.%s: %s: %s", key, path,
-                          bad ? "read error" : "larger than 256 KiB");
-    }
-    buf[n] = '\0';
-    if (strstr(buf, "-----BEGIN ") == NULL) {
-        free(buf);
-        return nf_err_set(err, NF_EINVAL, "security.tls.%s: %s is not a PEM file", key, path);
-    }
-    *out = buf;
-    return NF_OK;
-}
 
 nf_status
 nf_core_start(const nf_core_config *cfg, nf_core **out, nf_err *err)
 {
-    char host[NF_ADDR_STRLEN];
-    uint16_t port;
-    struct sockaddr_storage ss;
-    socklen_t sslen;
-    if (!nf_hostport_parse(cfg->listen_addr, host, sizeof(host), &port) ||
-        !nf_sockaddr_make(host, port, &ss, &sslen))
-        return nf_err_set(err, NF_EINVAL, "listen_addr \"%s\": want host:port",
-                          cfg->listen_addr);
+    nf_httpd_addr addr;
+    nf_status pst = nf_httpd_listen_parse(cfg->listen_addr, &addr, err);
+    if (pst != NF_OK)
+        return pst;
     nf_core *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return nf_err_set(err, NF_ENOMEM, "core: out of memory");
@@ -631,8 +523,10 @@ nf_core_start(const nf_core_config *cfg, nf_core **out, nf_err *err)
             st = nf_err_set(err, NF_EINVAL, "security.tls: this libmicrohttpd has no TLS");
             goto fail;
         }
-        if ((st = read_pem(sec, "cert_file", sec->tls.cert_file, &c->pem_cert, err)) != NF_OK ||
-            (st = read_pem(sec, "key_file", sec->tls.key_file, &c->pem_key, err)) != NF_OK)
+        if ((st = nf_httpd_read_pem(sec, "cert_file", sec->tls.cert_file, PEM_MAX,
+                                    &c->pem_cert, err)) != NF_OK ||
+            (st = nf_httpd_read_pem(sec, "key_file", sec->tls.key_file, PEM_MAX, &c->pem_key,
+                                    err)) != NF_OK)
             goto fail;
     }
     if (cfg->auth.enabled) {
@@ -651,29 +545,19 @@ nf_core_start(const nf_core_config *cfg, nf_core **out, nf_err *err)
         nf_err_set(err, st, "netflow.iceberg_catalog: %s", err->msg);
         goto fail;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ERROR_LOG;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_DUAL_STACK;
-    if (tls)
-        c->mhd = MHD_start_daemon(
-            flags | MHD_USE_TLS, port, NULL, NULL, handle, c, MHD_OPTION_SOCK_ADDR,
-            (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
-            MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
-            completed, c, MHD_OPTION_HTTPS_MEM_CERT, c->pem_cert, MHD_OPTION_HTTPS_MEM_KEY,
-            c->pem_key, MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-            MHD_OPTION_END);
-    else
-        c->mhd = MHD_start_daemon(flags, port, NULL, NULL, handle, c, MHD_OPTION_SOCK_ADDR,
-                                  (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-                                  MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-                                  CONNECTION_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed,
-                                  c, MHD_OPTION_END);
-    if (c->mhd == NULL) {
-        st = nf_err_set(err, NF_EIO, "listen_addr %s: cannot listen (port in use, or the "
-                        "certificate and key do not match?)", cfg->listen_addr);
+    nf_httpd_options ho = {
+        .listen_addr = cfg->listen_addr,
+        .addr = &addr,
+        .handler = handle,
+        .cls = c,
+        .max_connections = MAX_CONNECTIONS,
+        .connection_timeout_s = CONNECTION_TIMEOUT_S,
+        .pem_cert = c->pem_cert,
+        .pem_key = c->pem_key,
+        .tls_priorities = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+    };
+    if ((st = nf_httpd_start(&ho, &c->mhd, err)) != NF_OK)
         goto fail;
-    }
     *out = c;
     return NF_OK;
 fail:
