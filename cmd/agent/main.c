@@ -16,13 +16,6 @@
 
 #define COMP "agent"
 
-static void
-warn_key(void *ctx, const char *file, const char *key)
-{
-    (void)ctx;
-    nf_log_warn(COMP, "%s: unknown key '%s' ignored (typo?)", file, key);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -34,8 +27,8 @@ main(int argc, char **argv)
         return args;
     nf_agent_config cfg = {0};
     nf_err err = {0};
-    if (nf_cfg_load_file(path, !path_given, nf_agent_config_table, &cfg, warn_key, NULL,
-                         &err) != NF_OK) {
+    if (nf_cfg_load_file(path, !path_given, nf_agent_config_table, &cfg, nf_cfg_log_unknown_key,
+                         (void *)COMP, &err) != NF_OK) {
         nf_log_error(COMP, "%s", err.msg);
         return 1;
     }

@@ -17,13 +17,6 @@
 
 #define COMP "iceberg-catalog"
 
-static void
-warn_key(void *ctx, const char *file, const char *key)
-{
-    (void)ctx;
-    nf_log_warn(COMP, "%s: unknown key '%s' ignored", file, key);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -35,7 +28,8 @@ main(int argc, char **argv)
         return args;
     nf_catalog_config cfg;
     nf_err err = {0};
-    if (nf_catalog_config_load(path, !path_given, &cfg, warn_key, NULL, &err) != NF_OK) {
+    if (nf_catalog_config_load(path, !path_given, &cfg, nf_cfg_log_unknown_key, (void *)COMP,
+                               &err) != NF_OK) {
         nf_log_error(COMP, "%s", err.msg);
         return 1;
     }

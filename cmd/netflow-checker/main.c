@@ -33,13 +33,6 @@
 #define PRINT_BATCH 1024
 #define STATUS_EVERY_MS 10000
 
-static void
-warn_key(void *ctx, const char *file, const char *key)
-{
-    (void)ctx;
-    nf_log_warn(COMP, "%s: unknown key '%s' ignored (typo?)", file, key);
-}
-
 typedef struct checker {
     nf_collector *collector;
     nf_checker_service *service; /* NULL when grpc_listen_addr is "" */
@@ -125,8 +118,8 @@ main(int argc, char **argv)
 
     nf_checker_config cfg = {0};
     nf_err err = {0};
-    if (nf_cfg_load_file(path, !path_given, nf_checker_config_table, &cfg, warn_key, NULL,
-                         &err) != NF_OK) {
+    if (nf_cfg_load_file(path, !path_given, nf_checker_config_table, &cfg, nf_cfg_log_unknown_key,
+                         (void *)COMP, &err) != NF_OK) {
         nf_log_error(COMP, "%s", err.msg);
         return 1;
     }

@@ -21,13 +21,6 @@
 
 #define COMP "parquet-writer"
 
-static void
-warn_key(void *ctx, const char *file, const char *key)
-{
-    (void)ctx;
-    nf_log_warn(COMP, "%s: unknown key '%s' ignored", file, key);
-}
-
 /* Removes --maintain from argv; true if it was there. */
 static bool
 take_flag(int *argc, char **argv, const char *flag)
@@ -53,7 +46,8 @@ main(int argc, char **argv)
         return args;
     nf_pqwriter_config cfg;
     nf_err err = {0};
-    if (nf_pqwriter_config_load(path, !path_given, &cfg, warn_key, NULL, &err) != NF_OK) {
+    if (nf_pqwriter_config_load(path, !path_given, &cfg, nf_cfg_log_unknown_key, (void *)COMP,
+                                &err) != NF_OK) {
         nf_log_error(COMP, "%s", err.msg);
         return 1;
     }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../base/addr.h"
+#include "../base/log.h"
 #include "../base/parse.h"
 
 #define KEY_PATH_MAX 256
@@ -432,4 +433,10 @@ nf_security_path(const nf_security_config *sec, const char *name, char *out, siz
         return false;
     }
     return true;
+}
+
+void
+nf_cfg_log_unknown_key(void *ctx, const char *file, const char *key)
+{
+    nf_log_warn((const char *)ctx, "%s: unknown key '%s' ignored", file, key);
 }

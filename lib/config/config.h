@@ -61,6 +61,10 @@ typedef struct nf_cfg_field {
 /* Called once per unknown key with its full path ("security.tlz"). */
 typedef void nf_cfg_warn_fn(void *ctx, const char *file, const char *key);
 
+/* An nf_cfg_warn_fn for daemons: logs "FILE: unknown key 'KEY' ignored" as a warning of the
+ * component named by ctx (a const char *, e.g. "parquet-writer"). */
+void nf_cfg_log_unknown_key(void *ctx, const char *file, const char *key);
+
 /* Fills out (a struct described by table) from defaults and then from the JSON file at path.
  * A missing file is an error unless missing_ok, in which case defaults alone are used.
  * On failure the struct holds no allocated strings. */
