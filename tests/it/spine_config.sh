@@ -60,8 +60,9 @@ expect_refused "agent: checker address not host:port" a4.log bad-addr/netflow.js
 printf '{"service": "sysmon", "interval": "30s"}\n' >checkers/sysmon.json
 it_start_checker_spine "$IT_WORK"
 it_start_agent "$IT_WORK"
-grep -q "checkers/sysmon.json: no grpc_listen_addr or address: not a gRPC checker, skipped" \
-    agent.log || it_fail "no warning for the skipped file: $(cat agent.log)"
+skipped='checkers/sysmon.json: no grpc_listen_addr or address: not a gRPC checker, skipped'
+it_wait_until "grep -qF '$skipped' agent.log" 10 ||
+    it_fail "no warning for the skipped file: $(cat agent.log)"
 
 # The checker refuses a gRPC port in use (here: the agent's), naming the key.
 jq --arg a "127.0.0.1:$AGENT_GRPC" --arg u "127.0.0.1:$(it_free_port udp)" \
