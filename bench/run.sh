@@ -10,9 +10,14 @@
 #                             writer draining JetStream; about 25 minutes), then the Iceberg
 #                             cold tier (300 M flows over 30 days: historical query p50/p95
 #                             against DuckDB over the uncompacted files, maintenance, bytes
-#                             per flow; about 30 minutes)
+#                             per flow; about 30 minutes), then serviceradar-core's API
+#                             latency: the dashboard's questions through the core against
+#                             the same query straight on ClickHouse / lib/histq, p50/p95 and
+#                             the overhead (target < 10 ms p95) over both tiers built again
+#                             at the same sizes (about 60 minutes)
 #   bench/run.sh quick        shorter runs (1 s per decode case, 1 M flows per replay, 5 M
-#                             flows in ClickHouse, 10 M in Iceberg)
+#                             flows in ClickHouse, 10 M in Iceberg; the API latency over 2 M
+#                             flows in ClickHouse and 5 M over 10 days in Iceberg)
 #
 # Builds a Release tree in build/release first. Results go to stdout; bench/RESULTS.md
 # records them with the command and the machine.
@@ -24,7 +29,11 @@ cmake --build build/release -j"$(nproc)" >/dev/null
 
 secs=3 flows=3000000
 ch_flows=100000000 ice_flows=300000000
-if [ "${1:-}" = quick ]; then secs=1 flows=1000000 ch_flows=5000000 ice_flows=10000000; fi
+core_ch_flows=$ch_flows core_ice_flows=$ice_flows core_ice_days=30
+if [ "${1:-}" = quick ]; then
+    secs=1 flows=1000000 ch_flows=5000000 ice_flows=10000000
+    core_ch_flows=2000000 core_ice_flows=5000000 core_ice_days=10
+fi
 
 echo "## machine: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r)"
 echo
@@ -37,3 +46,5 @@ echo
 LIVE_FLOWS=$((ch_flows / 10)) bench/clickhouse_bench.sh build/release "$ch_flows" "$((ch_flows / 20))"
 echo
 bench/iceberg_bench.sh build/release "$ice_flows" 30
+echo
+bench/core_bench.sh build/release "$core_ch_flows" "$core_ice_flows" "$core_ice_days"
