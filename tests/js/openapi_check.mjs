@@ -12,8 +12,9 @@
 //      and their answers are documented: the status code for that operation, the content
 //      type, required headers, and the JSON body valid against the response schema (ajv).
 // TOKEN is an access token (Authorization: Bearer); USERNAME and PASSWORD, when given, are a
-// local user's, for the login and refresh checks. Prints every mismatch and exits 1 when
-// there is one; 2 for bad usage or a server that cannot be reached.
+// local user's, for the login and refresh checks; the environment variable
+// OPENAPI_CHECK_API_KEY, when set, an API key to check X-API-Key with. Prints every mismatch
+// and exits 1 when there is one; 2 for bad usage or a server that cannot be reached.
 import { readFileSync } from 'node:fs';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv from 'ajv';
@@ -304,6 +305,12 @@ if (series.json && (series.json.results.length === 0 || series.json.interval !==
   const res = await call('GET', RT, { query: [['group_by', 'protocol'], ['snapshot', '5']], headers: AUTH });
   if (res.status !== 400) fail(`snapshot on realtime: HTTP ${res.status}`);
   checkAnswer('GET', RT, res, 'snapshot on realtime');
+}
+// an API key (OPENAPI_CHECK_API_KEY, when set) is the other documented credential
+if (process.env.OPENAPI_CHECK_API_KEY) {
+  await get('/api/netflow/fields', [], 'API key', { headers: { 'X-API-Key': process.env.OPENAPI_CHECK_API_KEY }, want: 200 });
+  await get(RT, recent.concat([['group_by', 'exporter']]), 'API key top-N',
+    { headers: { 'X-API-Key': process.env.OPENAPI_CHECK_API_KEY }, want: 200 });
 }
 // 401s: no credentials, a bad token, a bad API key (with WWW-Authenticate, documented)
 for (const [what, headers] of [['no token', {}], ['bad token', { Authorization: 'Bearer abc.def.ghi' }],
