@@ -292,13 +292,35 @@ if (series.json && (series.json.results.length === 0 || series.json.interval !==
   const lines = res.text.split('\r\n');
   if (lines[0] !== 'dst_port,bytes' || lines.length < 3) fail(`csv: ${JSON.stringify(res.text.slice(0, 200))}`);
 }
-// the auto route (a short recent range: ClickHouse) and the historical one (no table in an
-// empty warehouse: 404, documented)
+// the auto route: a short recent range (ClickHouse), a long one (stitched when the cold tier
+// has a table: then "boundary" is present); the historical route: 200 with the snapshot read
+// when there is a table (then time travel to it works), 404 without one — both documented;
+// an unknown snapshot is a 404 naming the parameter
 {
   const auto = await get('/api/netflow', [['time_range', 'last_15m'], ['group_by', 'dst_port']], 'auto', { want: 200 });
   if (auto.json && auto.json.backend !== 'clickhouse') fail(`auto: backend ${auto.json.backend}`);
+  const long = await get('/api/netflow', [['time_range', 'last_6h'], ['group_by', 'time']], 'auto, long range');
+  if (long.json && (long.json.backend === 'both') !== ('boundary' in long.json))
+    fail(`auto, long range: backend ${long.json.backend} with boundary ${long.json.boundary}`);
   const hist = await get('/api/netflow/historical', [['time_range', 'last_1h'], ['group_by', 'protocol']], 'historical');
   if (hist.status !== 200 && hist.status !== 404) fail(`historical: HTTP ${hist.status}`);
+  let unknown = '12345';
+  if (hist.status === 200 && hist.json) {
+    // ids are random 63-bit numbers: taken as text, as JSON.parse would round them
+    const text = /"snapshot_id":([0-9]+)/.exec(hist.text)?.[1];
+    if (!text) fail(`historical: no snapshot_id in ${hist.text.slice(0, 300)}`);
+    else {
+      const tt = await get('/api/netflow/historical', [['time_range', 'last_1h'], ['group_by', 'protocol'],
+        ['snapshot', text]], 'snapshot', { want: 200 });
+      if (tt.json) same('snapshot: results equal the current ones', tt.json.results, hist.json.results);
+      await get('/api/netflow', [['time_range', 'last_1h'], ['group_by', 'protocol'],
+        ['as_of', new Date().toISOString()]], 'as_of on auto', { want: 200 });
+      unknown = text === '12345' ? '12346' : '12345';
+    }
+  }
+  const u = await get('/api/netflow/historical', [['time_range', 'last_1h'], ['group_by', 'protocol'],
+    ['snapshot', unknown]], 'unknown snapshot', { want: 404 });
+  if (u.json && hist.status === 200 && u.json.error.parameter !== 'snapshot') fail(`unknown snapshot: ${u.text}`);
   await get('/api/netflow/historical', [['group_by', 'protocol'], ['snapshot', '1'], ['as_of', '1700000000']],
     'snapshot and as_of', { want: 400 });
   // time travel is not a realtime parameter: the document leaves it out and the server refuses it
