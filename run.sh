@@ -11,9 +11,13 @@
 #        Iceberg table default.netflow (Parquet) ◀── netflow-parquet writer ┘
 #                    ▲ commits through iceberg-catalog (REST, SQLite)
 #
+#        serviceradar-core (http://127.0.0.1:8090): /api/netflow answers from both tiers,
+#        login with the credentials it prints, /api/netflow/status reads every daemon's metrics
+#
 # serviceradar-flowtail reads the stream back and prints one line per flow as it arrives in
 # JetStream; every 10 s a line says how many flows ClickHouse and the Iceberg table hold and
-# the top talkers.
+# the top talkers (asked of the core's API), and what the pipeline dropped and how far each
+# writer lags (the core's /api/netflow/status).
 # Ctrl-C stops everything and prints what the checker received, what came out of the stream
 # and what ClickHouse stored.
 #
@@ -26,8 +30,9 @@
 # NF_DEMO_CH_TCP=9000, metrics: checker NF_DEMO_METRICS=127.0.0.1:9191, agent
 # NF_DEMO_AGENT_METRICS=9193, poller NF_DEMO_POLLER_METRICS=9194, writer
 # NF_DEMO_WRITER_METRICS=9195, Parquet writer NF_DEMO_PQ_METRICS=9196, Iceberg REST catalog
-# NF_DEMO_CATALOG=8181 (metrics NF_DEMO_CATALOG_METRICS=9197). ClickHouse's users and their passwords are in
-# $state/clickhouse/passwords.
+# NF_DEMO_CATALOG=8181 (metrics NF_DEMO_CATALOG_METRICS=9197), core NF_DEMO_CORE=8090.
+# ClickHouse's users and their passwords are in $state/clickhouse/passwords; the core's
+# login (user admin) in $state/core/admin-password.
 # State (configs, certificates, logs, JetStream data, cursors) lives in NF_DEMO_STATE
 # (default .run/) and is reused by the next run.
 set -euo pipefail
@@ -38,7 +43,7 @@ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$(nproc)" --target serviceradar-netflow-checker \
     serviceradar-agent serviceradar-poller serviceradar-flowtail serviceradar-flowgen \
     serviceradar-netflow-clickhouse serviceradar-iceberg-catalog serviceradar-netflow-parquet \
-    icetool >/dev/null
+    serviceradar-core icetool >/dev/null
 
 udp=${NF_DEMO_PORT:-2055}
 checker_grpc=${NF_DEMO_CHECKER_GRPC:-50057}
@@ -52,12 +57,14 @@ writer_metrics=127.0.0.1:${NF_DEMO_WRITER_METRICS:-9195}
 pq_metrics=127.0.0.1:${NF_DEMO_PQ_METRICS:-9196}
 catalog_port=${NF_DEMO_CATALOG:-8181}
 catalog_metrics=127.0.0.1:${NF_DEMO_CATALOG_METRICS:-9197}
+core_port=${NF_DEMO_CORE:-8090}
 ch_http=${NF_DEMO_CH_HTTP:-8123}
 ch_tcp=${NF_DEMO_CH_TCP:-9000}
 rate=${NF_DEMO_RATE:-20}
 state=$(mkdir -p "${NF_DEMO_STATE:-.run}" && cd "${NF_DEMO_STATE:-.run}" && pwd)
 certs=$state/certs
-mkdir -p "$state/checkers" "$state/poller" "$state/nats" "$state/clickhouse" "$state/iceberg"
+mkdir -p "$state/checkers" "$state/poller" "$state/nats" "$state/clickhouse" "$state/iceberg" \
+    "$state/core"
 scripts/certs.sh "$certs" checker agent poller nats clickhouse-writer >/dev/null
 # ClickHouse passwords: made once, kept with the data (users.xml stores only their hashes).
 if [ ! -f "$state/clickhouse/passwords" ]; then
@@ -156,6 +163,46 @@ cat >"$state/netflow-parquet.json" <<JSON
 }
 JSON
 
+# The core's login: a password and a token secret made once, kept with the state; core.json
+# holds only the password's bcrypt hash.
+if [ ! -f "$state/core/admin-password" ]; then
+    (umask 077 && od -An -N9 -tx1 /dev/urandom | tr -d ' \n' >"$state/core/admin-password" &&
+        od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$state/core/jwt-secret")
+fi
+admin_pw=$(cat "$state/core/admin-password")
+admin_hash=$(build/release/cmd/core/serviceradar-core --hash-password <"$state/core/admin-password")
+static_dir=""
+[ -f web/dist/index.html ] && static_dir=$PWD/web/dist
+(umask 077 && cat >"$state/core/core.json" <<JSON
+{
+  "listen_addr": "127.0.0.1:$core_port",
+  "netflow": {
+    "clickhouse_url": "http://127.0.0.1:$ch_http",
+    "clickhouse_user": "netflow_reader",
+    "clickhouse_password": "$ch_reader_pw",
+    "iceberg_catalog": "http://127.0.0.1:$catalog_port",
+    "iceberg_table": "default.netflow"
+  },
+  "auth": {
+    "enabled": true,
+    "jwt_secret": "$(cat "$state/core/jwt-secret")",
+    "local_users": {"admin": "$admin_hash"}
+  },
+  "status": {
+    "sources": {
+      "checker": {"role": "checker", "url": "http://$checker_metrics/metrics"},
+      "agent": {"role": "agent", "url": "http://$agent_metrics/metrics"},
+      "poller": {"role": "poller", "url": "http://$poller_metrics/metrics"},
+      "clickhouse-writer": {"role": "clickhouse_writer", "url": "http://$writer_metrics/metrics"},
+      "parquet-writer": {"role": "parquet_writer", "url": "http://$pq_metrics/metrics"},
+      "iceberg-catalog": {"role": "iceberg_catalog", "url": "http://$catalog_metrics/metrics"}
+    }
+  },
+  "static_dir": "$static_dir"
+}
+JSON
+)
+
 bin=build/release/cmd
 pids=()
 stored=
@@ -214,6 +261,8 @@ start writer "$bin/netflow-clickhouse/serviceradar-netflow-clickhouse" \
 wait_ready writer "http://$writer_metrics/metrics"
 start parquet "$bin/netflow-parquet/serviceradar-netflow-parquet" -c "$state/netflow-parquet.json"
 wait_ready parquet "http://$pq_metrics/metrics"
+start core "$bin/core/serviceradar-core" -c "$state/core/core.json"
+wait_ready core "http://127.0.0.1:$core_port/healthz"
 
 cat >&2 <<EOF
 nats-server  tls://127.0.0.1:$nats_port (monitoring http://127.0.0.1:$nats_monitor/jsz)
@@ -225,6 +274,9 @@ writer       → ClickHouse http://127.0.0.1:$ch_http database netflow, http://$
 catalog      Iceberg REST catalog http://127.0.0.1:$catalog_port/v1/namespaces/default/tables/netflow
 parquet      → Iceberg table default.netflow in $state/iceberg/default/netflow (commits every 30 s),
                http://$pq_metrics/metrics
+core         http://127.0.0.1:$core_port  (user admin, password $admin_pw)
+               e.g. curl -H "Authorization: Bearer \$token" 'http://127.0.0.1:$core_port/api/netflow?time_range=last_15m&group_by=src_ip'
+               after token=\$(curl -s -d '{"username":"admin","password":"$admin_pw"}' http://127.0.0.1:$core_port/auth/login | jq -r .access_token)
 flowgen      $rate flows/s from 3 exporters (127.0.0.10 v5, .11 v9, .12 IPFIX)
 Each line below is a flow read back from JetStream (batches leave the poller every second
 or every 1000 records). Ctrl-C stops everything.
@@ -243,21 +295,35 @@ start flowgen "$bin/flowgen/serviceradar-flowgen" --target "127.0.0.1:$udp" --pr
     --exporters 3 --rate "$rate" --sampling 1 --ipv6-share 20 --start-time "$(date +%s000)" \
     --quiet
 
-# ch SQL — a query as the read-only user (TabSeparated answer).
-ch() {
-    curl -fsS -H "X-ClickHouse-User: netflow_reader" -H "X-ClickHouse-Key: $ch_reader_pw" \
-        "http://127.0.0.1:$ch_http/" --data-binary "$1" 2>/dev/null
+# api PATH — GET from the core with a fresh token (the demo's lines use the API a UI uses).
+token=
+api() {
+    local out
+    if [ -z "$token" ]; then
+        token=$(jq -n --arg p "$admin_pw" '{username: "admin", password: $p}' |
+            curl -fsS --data-binary @- "http://127.0.0.1:$core_port/auth/login" 2>/dev/null |
+            jq -r .access_token) || return 1
+    fi
+    out=$(curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$core_port$1" 2>/dev/null) ||
+        { token=; return 1; }
+    printf '%s' "$out"
 }
 while kill -0 "${pids[-1]}" 2>/dev/null; do
     sleep 10
-    stored=$(ch "SELECT count() FROM netflow.netflow") || continue
-    top=$(ch "SELECT concat(src_ip, ' ', formatReadableSize(sum(bytes))) FROM netflow.netflow
-              WHERE timestamp >= now() - 300 GROUP BY src_ip ORDER BY sum(bytes) DESC LIMIT 3" |
-        paste -sd, -)
-    echo "clickhouse: $stored flows stored; top sources, last 5 min: ${top:-none yet}" >&2
+    ans=$(api "/api/netflow/realtime?time_range=last_15m&group_by=src_ip&limit=3") || continue
+    top=$(jq -r '[.results[] | [.[]] | "\(.[0]) \(.[1]) B"] | join(", ")' <<<"$ans")
+    now=$(date +%s) # what the hot tier holds: its last 47 hours
+    stored=$(api "/api/netflow/realtime?start=$((now - 47 * 3600))&end=$((now + 60))&group_by=protocol&metric=flows" |
+        jq -r '[.results[] | [.[]][1]] | add // 0' 2>/dev/null) || stored=
+    echo "clickhouse: ${stored:-?} flows stored; top sources, last 15 min: ${top:-none yet}" >&2
     cold=$(curl -fsS "http://127.0.0.1:$catalog_port/v1/namespaces/default/tables/netflow" 2>/dev/null |
         jq -r '.metadata as $m | [$m.snapshots[]? | select(.["snapshot-id"] == $m["current-snapshot-id"]) |
                .summary["total-records"] | tonumber] | add // 0') || continue
     echo "iceberg: $cold flows committed to default.netflow" >&2
+    st=$(api /api/netflow/status) || continue
+    jq -r '"pipeline: dropped \(.dropped_total); " + ([.hops[] | select(.lag) |
+           "\(.name) lag \(.lag.pending_messages) msgs"] | join(", ")) +
+           "; down: " + ([.hops[] | select(.up | not) | .name] | join(",") | if . == "" then "none" else . end)' \
+        <<<"$st" >&2
 done
 wait "${pids[@]}"

@@ -29,7 +29,8 @@ if [ "$#" -eq 0 ] && [ "${NF_SKIP_FUZZ:-0}" != 1 ]; then
     cmake -S . -B build/fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DNF_FUZZ=ON -DNF_SANITIZE=ON -DNF_FUZZ_SECONDS="${NF_FUZZ_SECONDS:-60}" >/dev/null
     cmake --build build/fuzz -j"$jobs" --target fuzz_decode fuzz_seeds fuzz_flowbatch \
-        fuzz_flowbatch_seeds fuzz_avro fuzz_avro_seeds fuzz_meta fuzz_meta_seeds
+        fuzz_flowbatch_seeds fuzz_avro fuzz_avro_seeds fuzz_meta fuzz_meta_seeds fuzz_prom \
+        fuzz_prom_seeds
     (cd build/fuzz && ctest --output-on-failure -j"$jobs" -L fuzz)
 fi
 echo "test.sh: all tests passed ($root)"

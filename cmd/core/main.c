@@ -3,12 +3,15 @@
  * lib/core/core.h and docs/core.md).
  *
  *   serviceradar-core [-c FILE] [--help-config]
+ *   serviceradar-core --hash-password < FILE   the bcrypt hash of the password on the first
+ *                                              line of stdin, for auth.local_users
  *
  * Wiring only: config (bad config → exit 1 naming file and key) → server → wait for
  * SIGINT/SIGTERM → stop.
  */
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/daemon.h"
 #include "base/log.h"
@@ -16,11 +19,34 @@
 
 #define COMP "core"
 
+/* --hash-password: the password is read from stdin, never from argv (ps would show it). */
+static int
+hash_password(void)
+{
+    char line[NF_AUTH_PASSWORD_MAX + 2];
+    if (fgets(line, sizeof(line), stdin) == NULL) {
+        fprintf(stderr, "serviceradar-core: --hash-password reads the password from stdin\n");
+        return 2;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    char hash[NF_AUTH_BCRYPT_LEN + 1];
+    nf_err err = {0};
+    if (nf_auth_hash_password(line, 10, hash, &err) != NF_OK) {
+        fprintf(stderr, "serviceradar-core: %s\n", err.msg);
+        return 1;
+    }
+    explicit_bzero(line, sizeof(line));
+    printf("%s\n", hash);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
     const char *path = NF_CORE_CONFIG_PATH;
     bool path_given;
+    if (argc == 2 && strcmp(argv[1], "--hash-password") == 0)
+        return hash_password();
     int args = nf_cfg_daemon_args(argc, argv, "serviceradar-core", nf_core_config_table, &path,
                                   &path_given);
     if (args >= 0)

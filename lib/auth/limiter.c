@@ -181,6 +181,8 @@ nf_auth_login_failed(nf_auth_limiter *l, const char *addr, const char *user, int
         slot *s = find(l, keys[k]);
         if (s == NULL) {
             s = victim(l, now, prev);
+            if (s == NULL) /* cannot happen (>= 2 slots); says so to the optimiser too */
+                continue;
             memset(s, 0, sizeof(*s));
             s->used = true;
             memcpy(s->key, keys[k], sizeof(s->key));

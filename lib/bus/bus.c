@@ -719,11 +719,11 @@ nf_bus_dead_letter(nf_bus *b, nf_bus_consumer *c, nf_bus_msg *m,
 }
 
 nf_status
-nf_bus_consumer_ack_floor(nf_bus *b, const char *stream, const char *durable, uint64_t *floor,
-                          nf_err *err)
+nf_bus_consumer_state(nf_bus *b, const char *stream, const char *durable, nf_consumer_state *out,
+                      nf_err *err)
 {
-    if (b == NULL || empty(stream) || empty(durable) || floor == NULL)
-        return nf_err_set(err, NF_EINVAL, "nf_bus_consumer_ack_floor: bad arguments");
+    if (b == NULL || empty(stream) || empty(durable) || out == NULL)
+        return nf_err_set(err, NF_EINVAL, "nf_bus_consumer_state: bad arguments");
     nf_status st = check_connected(b, "reading consumer info", err);
     if (st != NF_OK)
         return st;
@@ -733,9 +733,54 @@ nf_bus_consumer_ack_floor(nf_bus *b, const char *stream, const char *durable, ui
     natsStatus s = js_GetConsumerInfo(&ci, b->js, stream, durable, &jo, &jerr);
     if (s != NATS_OK)
         return bus_fail(err, s, jerr, "consumer '%s' of stream '%s' info", durable, stream);
-    *floor = ci->AckFloor.Stream;
+    *out = (nf_consumer_state){
+        .ack_floor = ci->AckFloor.Stream,
+        .pending = ci->NumPending,
+        .ack_pending = ci->NumAckPending < 0 ? 0 : (uint64_t)ci->NumAckPending,
+        .redelivered = ci->NumRedelivered < 0 ? 0 : (uint64_t)ci->NumRedelivered};
     jsConsumerInfo_Destroy(ci);
     return NF_OK;
+}
+
+nf_status
+nf_bus_consumer_ack_floor(nf_bus *b, const char *stream, const char *durable, uint64_t *floor,
+                          nf_err *err)
+{
+    if (floor == NULL)
+        return nf_err_set(err, NF_EINVAL, "nf_bus_consumer_ack_floor: bad arguments");
+    nf_consumer_state cs;
+    nf_status st = nf_bus_consumer_state(b, stream, durable, &cs, err);
+    if (st == NF_OK)
+        *floor = cs.ack_floor;
+    return st;
+}
+
+void
+nf_bus_lag_refresh(nf_bus_lag *l, nf_bus *b, const char *stream, const char *durable,
+                   uint64_t every_ms)
+{
+    uint64_t now = nf_mono_ms();
+    if (now < l->next_ms)
+        return;
+    l->next_ms = now + every_ms;
+    nf_consumer_state cs;
+    if (b == NULL || nf_bus_consumer_state(b, stream, durable, &cs, NULL) != NF_OK) {
+        atomic_store(&l->known, false);
+        return;
+    }
+    atomic_store(&l->pending, cs.pending);
+    atomic_store(&l->ack_pending, cs.ack_pending);
+    atomic_store(&l->known, true);
+}
+
+bool
+nf_bus_lag_read(nf_bus_lag *l, uint64_t *pending, uint64_t *ack_pending)
+{
+    if (!atomic_load(&l->known))
+        return false;
+    *pending = atomic_load(&l->pending);
+    *ack_pending = atomic_load(&l->ack_pending);
+    return true;
 }
 
 /* ---- publishing -------------------------------------------------------------------------- */

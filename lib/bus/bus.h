@@ -53,6 +53,7 @@
 #ifndef NFX_LIB_BUS_BUS_H
 #define NFX_LIB_BUS_BUS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -142,6 +143,35 @@ nf_status nf_bus_stream_info(nf_bus *b, const char *stream, nf_stream_info *out,
  * NF_ENOTFOUND (no such stream or consumer), NF_EAGAIN or NF_EUPSTREAM. */
 nf_status nf_bus_consumer_ack_floor(nf_bus *b, const char *stream, const char *durable,
                                     uint64_t *floor, nf_err *err);
+
+/* A durable's position, as the server reports it. */
+typedef struct nf_consumer_state {
+    uint64_t ack_floor;   /* see nf_bus_consumer_ack_floor */
+    uint64_t pending;     /* stored messages not delivered to it yet: its lag */
+    uint64_t ack_pending; /* delivered, not acked yet (in its hands or waiting for AckWait) */
+    uint64_t redelivered; /* of those, delivered more than once */
+} nf_consumer_state;
+
+/* Reads the durable's state. Returns as nf_bus_consumer_ack_floor; *out written on NF_OK. */
+nf_status nf_bus_consumer_state(nf_bus *b, const char *stream, const char *durable,
+                                nf_consumer_state *out, nf_err *err);
+
+/* The lag a consuming daemon shows in its metrics: refreshed from the server at most every
+ * `every_ms` by the consuming thread (nf_bus_lag_refresh), read by the metrics thread
+ * (nf_bus_lag_read). Zero-initialise; no resources. */
+typedef struct nf_bus_lag {
+    _Atomic uint64_t pending, ack_pending;
+    _Atomic bool known;  /* false until the first answer, and after a failed refresh */
+    uint64_t next_ms;    /* consuming thread only */
+} nf_bus_lag;
+
+/* Asks the server for the durable's state when due (best effort: a failure makes the lag
+ * unknown until the next success; nothing is reported). */
+void nf_bus_lag_refresh(nf_bus_lag *l, nf_bus *b, const char *stream, const char *durable,
+                        uint64_t every_ms);
+
+/* True with *pending and *ack_pending when the lag is known. */
+bool nf_bus_lag_read(nf_bus_lag *l, uint64_t *pending, uint64_t *ack_pending);
 
 /* ---- publishing -------------------------------------------------------------------------- */
 

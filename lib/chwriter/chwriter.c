@@ -22,6 +22,7 @@
 
 #define COMP "clickhouse-writer"
 #define FETCH_MAX 64            /* messages per fetch */
+#define LAG_EVERY_MS 5000u      /* how often the durable's backlog is asked for */
 #define MSG_ID_MAX 200          /* Nats-Msg-Id kept per held message */
 #define RECORDS_PER_MSG_MAX 1000000u /* a FlowBatch is <= 8 MiB: far fewer records */
 #define RETENTION_EVERY_MS 3600000u
@@ -66,6 +67,7 @@ typedef struct stats {
     atomic_uint_fast64_t flight_records;    /* gauge: rows of the INSERT in flight */
     atomic_int clickhouse_up;               /* gauge */
     atomic_int nats_up;                     /* gauge */
+    nf_bus_lag lag; /* the durable's backlog, for the metrics */
 } stats;
 
 struct nf_chwriter {
@@ -630,6 +632,7 @@ step(nf_chwriter *w)
         return;
     }
     settle_flight(w);
+    nf_bus_lag_refresh(&w->st.lag, w->bus, w->cfg->stream, w->cfg->consumer, LAG_EVERY_MS);
     take_all(w, msgs, n);
     bool due = w->cur.nheld > 0 &&
                (w->cur.rows.rows >= w->cfg->batch_size ||
@@ -814,4 +817,13 @@ nf_chwriter_render_metrics(void *ctx, nf_metrics *m)
     nf_metrics_gauge(m, "serviceradar_netflow_clickhouse_nats_up",
                      "1 while the last fetch from JetStream succeeded",
                      atomic_load(&w->st.nats_up));
+    uint64_t pending, ack_pending;
+    if (nf_bus_lag_read(&w->st.lag, &pending, &ack_pending)) {
+        nf_metrics_gauge(m, "serviceradar_netflow_clickhouse_consumer_pending_messages",
+                         "messages in the stream not delivered to this durable yet (its lag)",
+                         (double)pending);
+        nf_metrics_gauge(m, "serviceradar_netflow_clickhouse_consumer_ack_pending",
+                         "messages delivered to this durable and not acked yet",
+                         (double)ack_pending);
+    }
 }

@@ -175,7 +175,7 @@ core_ice_run(nf_core *c, const nf_q_request *q, const nf_histq_options *opt,
 }
 
 nf_status
-core_ice_freshness(nf_core *c, int64_t *fresh_ms, nf_err *err)
+core_ice_freshness(nf_core *c, int64_t *fresh_ms, int64_t *snapshot_id, nf_err *err)
 {
     nf_ice_table *t = NULL;
     pthread_mutex_lock(&c->hist_mu);
@@ -188,6 +188,47 @@ core_ice_freshness(nf_core *c, int64_t *fresh_ms, nf_err *err)
     }
     const nf_ice_snapshot *s = nf_ice_table_current(t);
     *fresh_ms = s != NULL ? s->timestamp_ms : 0;
+    if (snapshot_id != NULL)
+        *snapshot_id = s != NULL ? s->snapshot_id : 0;
     nf_ice_table_free(t);
+    return NF_OK;
+}
+
+nf_status
+core_ch_latest(nf_core *c, int64_t *latest_s, nf_err *err)
+{
+    const nf_core_netflow_config *nf = &c->cfg->netflow;
+    /* The database name is a checked identifier from the config; nothing else varies. The
+     * one-day bound lets ClickHouse read only the newest partitions. */
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT toUInt64(max(timestamp)) FROM %s.netflow "
+             "WHERE timestamp >= now() - 86400",
+             nf->clickhouse_database);
+    nf_ch_config cc = {
+        .url = nf->clickhouse_url,
+        .user = nf->clickhouse_user,
+        .password = nf->clickhouse_password,
+        .database = nf->clickhouse_database,
+        .timeout_ms = nf->clickhouse_timeout_ms,
+    };
+    nf_ch *ch = NULL;
+    char *body = NULL;
+    size_t len = 0;
+    nf_status st = nf_ch_open(&cc, &ch, err);
+    if (st == NF_OK)
+        st = nf_ch_query(ch, sql, 64, &body, &len, err);
+    nf_ch_close(ch);
+    if (st != NF_OK) {
+        atomic_fetch_add(&c->backend_errors[CORE_B_CLICKHOUSE], 1);
+        return st;
+    }
+    uint64_t v = 0;
+    bool ok = len > 1 && body[len - 1] == '\n' && parse_u64(body, len - 1, &v) &&
+              v <= INT64_MAX;
+    free(body);
+    if (!ok)
+        return nf_err_set(err, NF_EPROTO, "ClickHouse answer to max(timestamp) not a number");
+    *latest_s = (int64_t)v;
     return NF_OK;
 }

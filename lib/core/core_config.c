@@ -82,6 +82,79 @@ static const nf_cfg_field netflow_table[] = {
     {NULL, NF_CFG_END, 0, NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
+static const nf_cfg_field status_table[] = {
+    {"sources", NF_CFG_JSON, offsetof(nf_core_status_config, sources_json), NULL, 0, 0, NULL,
+     NULL, "metrics endpoints by name: {\"role\": checker|agent|poller|clickhouse_writer|"
+     "parquet_writer|iceberg_catalog, \"url\": \"http://host:port/metrics\"}", NULL},
+    {"timeout", NF_CFG_DURATION, offsetof(nf_core_status_config, timeout_ms), "2s", 100, 60000,
+     NULL, NULL, "longest wait for one metrics endpoint", NULL},
+    {NULL, NF_CFG_END, 0, NULL, 0, 0, NULL, NULL, NULL, NULL},
+};
+
+static const char *const role_names[NF_CORE_ROLE_COUNT] = {
+    "checker", "agent", "poller", "clickhouse_writer", "parquet_writer", "iceberg_catalog"};
+
+const char *
+nf_core_role_name(nf_core_role r)
+{
+    return (unsigned)r < NF_CORE_ROLE_COUNT ? role_names[r] : "?";
+}
+
+/* status.sources → sources[]: every entry an object with a known role and an http(s) URL. */
+static nf_status
+check_status_sources(const char *file, nf_core_status_config *st, nf_err *err)
+{
+    json_t *src = st->sources_json;
+    st->nsources = 0;
+    if (src == NULL || json_is_null(src))
+        return NF_OK;
+    if (!json_is_object(src))
+        return nf_cfg_json_error(err, file, "status.sources",
+                                 "expected an object of {\"role\": …, \"url\": …} by name");
+    if (json_object_size(src) > NF_CORE_STATUS_SOURCES_MAX)
+        return nf_cfg_json_error(err, file, "status.sources", "more than %u sources",
+                                 NF_CORE_STATUS_SOURCES_MAX);
+    const char *name;
+    json_t *v;
+    json_object_foreach(src, name, v) {
+        char path[192], why[256];
+        snprintf(path, sizeof(path), "status.sources.%.100s", name);
+        if (name[0] == '\0' || strlen(name) > 100)
+            return nf_cfg_json_error(err, file, path, "a name of 1 to 100 bytes");
+        if (!json_is_object(v))
+            return nf_cfg_json_error(err, file, path, "expected {\"role\": …, \"url\": …}");
+        const char *key;
+        json_t *kv;
+        json_object_foreach(v, key, kv) {
+            if (strcmp(key, "role") != 0 && strcmp(key, "url") != 0) {
+                snprintf(path, sizeof(path), "status.sources.%.100s.%.40s", name, key);
+                return nf_cfg_json_error(err, file, path, "unknown key (role and url only)");
+            }
+        }
+        json_t *role = json_object_get(v, "role"), *url = json_object_get(v, "url");
+        snprintf(path, sizeof(path), "status.sources.%.100s.role", name);
+        if (!json_is_string(role))
+            return nf_cfg_json_error(err, file, path, "missing (one of checker, agent, poller, "
+                                     "clickhouse_writer, parquet_writer, iceberg_catalog)");
+        nf_core_role r = NF_CORE_ROLE_COUNT;
+        for (int i = 0; i < NF_CORE_ROLE_COUNT; i++)
+            if (strcmp(json_string_value(role), role_names[i]) == 0)
+                r = (nf_core_role)i;
+        if (r == NF_CORE_ROLE_COUNT)
+            return nf_cfg_json_error(err, file, path, "\"%.60s\" is not one of checker, agent, "
+                                     "poller, clickhouse_writer, parquet_writer, "
+                                     "iceberg_catalog", json_string_value(role));
+        snprintf(path, sizeof(path), "status.sources.%.100s.url", name);
+        if (!json_is_string(url))
+            return nf_cfg_json_error(err, file, path, "missing (http://host:port/metrics)");
+        if (!check_http_url(json_string_value(url), why, sizeof(why)))
+            return nf_cfg_json_error(err, file, path, "%s", why);
+        st->sources[st->nsources++] =
+            (nf_core_status_source){.name = name, .url = json_string_value(url), .role = r};
+    }
+    return NF_OK;
+}
+
 const nf_cfg_field nf_core_config_table[] = {
     {"listen_addr", NF_CFG_STRING, offsetof(nf_core_config, listen_addr), ":8090", 0, 0, NULL,
      NULL, "host:port of the HTTP API (/api, /auth, /healthz, /metrics)", check_listen},
@@ -91,6 +164,8 @@ const nf_cfg_field nf_core_config_table[] = {
      NULL, "users, tokens, API keys", NULL},
     {"security", NF_CFG_OBJECT, offsetof(nf_core_config, security), NULL, 0, 0,
      nf_security_table, NULL, "tls.cert_file + tls.key_file: serve HTTPS", NULL},
+    {"status", NF_CFG_OBJECT, offsetof(nf_core_config, status), NULL, 0, 0, status_table, NULL,
+     "the metrics endpoints /api/netflow/status reads", NULL},
     {"static_dir", NF_CFG_STRING, offsetof(nf_core_config, static_dir), "", 0, 0, NULL, NULL,
      "web UI files, served for GET outside /api and /auth; \"\" = none", NULL},
     /* Login and refresh bodies are a few hundred bytes; 64 KiB is generous and bounded. */
@@ -121,6 +196,9 @@ check_all(const char *file, nf_core_config *c, nf_err *err)
                                  "HTTPS needs both cert_file and key_file");
     if (c->netflow.duckdb_memory_limit[0] == '\0')
         return nf_cfg_json_error(err, file, "netflow.duckdb_memory_limit", "empty");
+    nf_status st = check_status_sources(file, &c->status, err);
+    if (st != NF_OK)
+        return st;
     return nf_auth_config_check(&c->auth, file, "auth", err);
 }
 

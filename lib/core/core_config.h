@@ -15,6 +15,10 @@
  *     "auth": { … lib/auth/auth.h … },
  *     "security": { "tls": {"cert_file": "…", "key_file": "…"}, "cert_dir": "…" },
  *                  optional: both files set = the server speaks HTTPS (TLS 1.2+)
+ *     "status": {                  /api/netflow/status: where every hop's counters are read
+ *       "sources": {"edge-1": {"role": "checker", "url": "http://10.0.0.5:9191/metrics"}, …},
+ *       "timeout": "2s"            per scrape (all sources are read in parallel)
+ *     },
  *     "static_dir": "/usr/share/serviceradar/web",   web UI files (GET outside /api, /auth)
  *     "log_level": "info"
  *   }
@@ -27,6 +31,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "../auth/auth.h"
 #include "../base/nf_status.h"
@@ -48,11 +54,42 @@ typedef struct nf_core_netflow_config {
     char *duckdb_memory_limit;   /* DuckDB size text ("1GB") */
 } nf_core_netflow_config;
 
+/* A metrics endpoint /api/netflow/status reads. role: what the daemon is (decides which of
+ * its counters mean received, forwarded and dropped). */
+typedef enum nf_core_role {
+    NF_CORE_ROLE_CHECKER = 0,
+    NF_CORE_ROLE_AGENT,
+    NF_CORE_ROLE_POLLER,
+    NF_CORE_ROLE_CLICKHOUSE_WRITER,
+    NF_CORE_ROLE_PARQUET_WRITER,
+    NF_CORE_ROLE_ICEBERG_CATALOG,
+    NF_CORE_ROLE_COUNT
+} nf_core_role;
+
+#define NF_CORE_STATUS_SOURCES_MAX 64u
+
+typedef struct nf_core_status_source {
+    const char *name;   /* the key in status.sources (borrowed from sources_json) */
+    const char *url;    /* http:// or https:// (borrowed from sources_json) */
+    nf_core_role role;
+} nf_core_status_source;
+
+typedef struct nf_core_status_config {
+    json_t *sources_json;        /* raw "sources"; parsed into sources[] */
+    uint64_t timeout_ms;
+    nf_core_status_source sources[NF_CORE_STATUS_SOURCES_MAX]; /* derived at load */
+    size_t nsources;
+} nf_core_status_config;
+
+/* "checker", "agent", …: the role's name in config and answers. */
+const char *nf_core_role_name(nf_core_role r);
+
 typedef struct nf_core_config {
     char *listen_addr;           /* "host:port" or ":port" */
     nf_core_netflow_config netflow;
     nf_auth_config auth;
     nf_security_config security;
+    nf_core_status_config status;
     char *static_dir;
     uint64_t max_body_bytes;     /* POST bodies (login, refresh) at most */
     char *log_level;

@@ -26,6 +26,8 @@ enum core_route {
     CORE_R_REALTIME,
     CORE_R_HISTORICAL,
     CORE_R_FIELDS,
+    CORE_R_STATUS,
+    CORE_R_OPENAPI,
     CORE_R_OTHER,
     CORE_R_COUNT
 };
@@ -83,6 +85,17 @@ void core_route_static(const nf_core *c, const char *path, core_answer *a);
 /* /api/netflow/fields. */
 void core_route_fields(core_answer *a);
 
+/* ---- status.c ---- */
+
+/* /api/netflow/status: the pipeline's counters gathered from every hop's metrics endpoint
+ * (status.sources in core.json) and the two tiers' freshness. */
+void core_route_status(nf_core *c, core_answer *a);
+
+/* ---- openapi.c ---- */
+
+/* /api/openapi.json: the OpenAPI document of this API (docs/openapi.json, compiled in). */
+void core_route_openapi(core_answer *a);
+
 /* ---- backends.c ---- */
 
 /* ClickHouse: lib/query's SQL for q over a fresh connection; *rows (malloc'd, free(); NULL
@@ -98,7 +111,12 @@ nf_status core_ice_run(nf_core *c, const nf_q_request *q, const nf_histq_options
                        nf_api_row **rows, size_t *n, int64_t *snapshot_id, nf_err *err);
 
 /* The cold tier's freshness: the current snapshot's timestamp (epoch ms; 0 when the table
- * has no snapshot). NF_ENOTFOUND for a missing table, the catalog's errors otherwise. */
-nf_status core_ice_freshness(nf_core *c, int64_t *fresh_ms, nf_err *err);
+ * has no snapshot) and, when snapshot_id is not NULL, its id (0: none). NF_ENOTFOUND for a
+ * missing table, the catalog's errors otherwise. */
+nf_status core_ice_freshness(nf_core *c, int64_t *fresh_ms, int64_t *snapshot_id, nf_err *err);
+
+/* The hot tier's newest flow time (epoch s) within the last day; 0 when it holds none.
+ * Errors as core_ch_run. */
+nf_status core_ch_latest(nf_core *c, int64_t *latest_s, nf_err *err);
 
 #endif

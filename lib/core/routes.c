@@ -139,7 +139,7 @@ core_route_netflow(nf_core *c, nf_api_route route, const nf_api_kv *kv, size_t n
         use = USE_CH;
     } else {
         int64_t fresh_ms = 0;
-        nf_status st = core_ice_freshness(c, &fresh_ms, &e);
+        nf_status st = core_ice_freshness(c, &fresh_ms, NULL, &e);
         if (st != NF_OK && req.q.start < hot_floor) {
             /* Part of the range exists only in the cold tier. */
             core_fail(a, 503, NULL, "cold tier unavailable (%s), and the range starts before "

@@ -49,7 +49,7 @@ static const unsigned status_codes[CORE_STATUS_COUNT - 1] = {200, 400, 401, 404,
                                                              429, 500, 502, 503, 504};
 static const char *const route_names[CORE_R_COUNT] = {
     "healthz", "metrics", "auth_login", "auth_refresh", "netflow", "netflow_realtime",
-    "netflow_historical", "netflow_fields", "other"};
+    "netflow_historical", "netflow_fields", "netflow_status", "openapi", "other"};
 
 void
 core_fail(core_answer *a, unsigned status, const char *param, const char *fmt, ...)
@@ -359,6 +359,8 @@ dispatch(nf_core *c, struct MHD_Connection *conn, const char *url, const char *m
         {"/api/netflow/realtime", CORE_R_REALTIME, false},
         {"/api/netflow/historical", CORE_R_HISTORICAL, false},
         {"/api/netflow/fields", CORE_R_FIELDS, false},
+        {"/api/netflow/status", CORE_R_STATUS, false},
+        {"/api/openapi.json", CORE_R_OPENAPI, false},
     };
     *rid = CORE_R_OTHER;
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
@@ -400,6 +402,9 @@ dispatch(nf_core *c, struct MHD_Connection *conn, const char *url, const char *m
     case CORE_R_REFRESH:
         route_refresh(c, body, len, a);
         return;
+    case CORE_R_OPENAPI: /* the API's description is public, like /healthz */
+        core_route_openapi(a);
+        return;
     default:
         break;
     }
@@ -407,6 +412,10 @@ dispatch(nf_core *c, struct MHD_Connection *conn, const char *url, const char *m
         return;
     if (*rid == CORE_R_FIELDS) {
         core_route_fields(a);
+        return;
+    }
+    if (*rid == CORE_R_STATUS) {
+        core_route_status(c, a);
         return;
     }
     args g;

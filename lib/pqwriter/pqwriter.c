@@ -30,6 +30,7 @@
 #define RECORDS_PER_MSG_MAX 1000000u
 #define LOG_EVERY_MS 10000u
 #define FETCH_WAIT_MS 100u
+#define LAG_EVERY_MS 5000u /* how often the durable's backlog is asked for */
 #define FETCH_MAX 64
 #define STOP_ATTEMPTS 3
 
@@ -63,6 +64,7 @@ typedef struct stats {
     atomic_uint_fast64_t last_commit_ms;   /* gauge: last batch's files + commit, ms */
     atomic_uint_fast64_t last_committed_seq; /* gauge */
     atomic_int nats_up, catalog_up;        /* gauges */
+    nf_bus_lag lag; /* the durable's backlog, for the metrics */
 } stats;
 
 struct nf_pqwriter {
@@ -684,6 +686,7 @@ step(nf_pqwriter *w)
         return;
     }
     atomic_store(&w->st.nats_up, 1);
+    nf_bus_lag_refresh(&w->st.lag, w->bus, w->cfg->stream, w->cfg->consumer, LAG_EVERY_MS);
     for (size_t i = 0; i < got; i++)
         take(w, &msgs[i]);
     if (batch_due(w))
@@ -834,4 +837,13 @@ nf_pqwriter_render_metrics(void *ctx, nf_metrics *m)
                      (double)atomic_load(&s->nats_up));
     nf_metrics_gauge(m, "serviceradar_netflow_parquet_catalog_up", "1 while the catalog answers",
                      (double)atomic_load(&s->catalog_up));
+    uint64_t pending, ack_pending;
+    if (nf_bus_lag_read(&s->lag, &pending, &ack_pending)) {
+        nf_metrics_gauge(m, "serviceradar_netflow_parquet_consumer_pending_messages",
+                         "messages in the stream not delivered to this durable yet (its lag)",
+                         (double)pending);
+        nf_metrics_gauge(m, "serviceradar_netflow_parquet_consumer_ack_pending",
+                         "messages delivered to this durable and not acked yet",
+                         (double)ack_pending);
+    }
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "metrics/metrics.h"
 #include "testnet.h"
 
 /* ---- config ---------------------------------------------------------------------------- */
@@ -96,6 +97,27 @@ test_config_refused(void **state)
                    "\"0123456789abcdefghijklmnopqrstuvwxyzABCD\", \"local_users\": "
                    "{\"bob\": \"plain\"}}}",
                    "auth.local_users.bob");
+    /* status.sources: each entry named by its path */
+    const char *const bad_sources[][2] = {
+        {"[1]", "key 'status.sources'"},
+        {"{\"a\": 1}", "key 'status.sources.a'"},
+        {"{\"a\": {\"url\": \"http://h:1/metrics\"}}", "key 'status.sources.a.role'"},
+        {"{\"a\": {\"role\": \"router\", \"url\": \"http://h:1/\"}}",
+         "key 'status.sources.a.role'"},
+        {"{\"a\": {\"role\": \"poller\"}}", "key 'status.sources.a.url'"},
+        {"{\"a\": {\"role\": \"poller\", \"url\": \"file:///etc/passwd\"}}",
+         "key 'status.sources.a.url'"},
+        {"{\"a\": {\"role\": \"poller\", \"url\": \"http://h:1/\", \"tls\": 1}}",
+         "key 'status.sources.a.tls'"},
+    };
+    for (size_t i = 0; i < sizeof(bad_sources) / sizeof(bad_sources[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text), "{\"auth\": {\"enabled\": false}, \"status\": "
+                 "{\"sources\": %s}}", bad_sources[i][0]);
+        config_refused(text, bad_sources[i][1]);
+    }
+    config_refused("{\"auth\": {\"enabled\": false}, \"status\": {\"timeout\": \"1h\"}}",
+                   "status.timeout");
 }
 
 /* ---- the server in process ----------------------------------------------------------- */
@@ -185,6 +207,62 @@ expect_error(reply *r, long status, const char *param)
     free(r->body);
 }
 
+/* Metrics of a fake hop for /api/netflow/status: ctx 0 a ClickHouse writer, 1 a checker,
+ * 2 text that is not Prometheus. */
+static void
+render_hop(void *ctx, nf_metrics *m)
+{
+    int kind = *(const int *)ctx;
+    if (kind == 0) {
+        nf_metrics_counter(m, "serviceradar_netflow_clickhouse_records_total", "h", 1000);
+        nf_metrics_counter(m, "serviceradar_netflow_clickhouse_records_inserted_total", "h",
+                           990);
+        nf_metrics_counter(m, "serviceradar_netflow_clickhouse_dead_letters_total", "h", 2);
+        nf_metrics_gauge(m, "serviceradar_netflow_clickhouse_consumer_pending_messages", "h", 7);
+        nf_metrics_gauge(m, "serviceradar_netflow_clickhouse_consumer_ack_pending", "h", 3);
+        nf_metrics_gauge(m, "serviceradar_netflow_clickhouse_up", "h", 1);
+        nf_metrics_gauge(m, "serviceradar_netflow_clickhouse_nats_up", "h", 0);
+    } else if (kind == 1) {
+        nf_metrics_counter(m, "netflow_checker_udp_datagrams_total", "h", 10);
+        nf_metrics_counter(m, "netflow_checker_flows_decoded_total", "h", 100);
+        nf_metrics_counter(m, "netflow_checker_records_sent_total", "re-reads: not used", 190);
+        nf_metrics_counter(m, "netflow_checker_ring_appended_total", "h", 95);
+        nf_metrics_family(m, "netflow_checker_decode_errors_total", "counter", "h");
+        nf_metrics_sample(m, "netflow_checker_decode_errors_total", "reason=\"bad_length\"", 5);
+        nf_metrics_sample(m, "netflow_checker_decode_errors_total", "reason=\"Bad-Thing\"", 1);
+        nf_metrics_family(m, "netflow_checker_sequence_lost_total", "counter", "h");
+        nf_metrics_sample(m, "netflow_checker_sequence_lost_total", "unit=\"records\"", 3);
+        nf_metrics_counter(m, "netflow_checker_udp_datagrams_total", "counted twice: summed", 1);
+        nf_metrics_counter(m, "unrelated_total", "ignored", 99);
+    } else {
+        nf_metrics_family(m, "bad name", "counter", "h");
+        nf_metrics_sample(m, "bad name", NULL, 1);
+    }
+}
+
+static json_t *
+hop_named(json_t *status, const char *name)
+{
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(status, "hops"), i, h)
+        if (strcmp(json_string_value(json_object_get(h, "name")), name) == 0)
+            return h;
+    fail_msg("no hop %s", name);
+    return NULL;
+}
+
+static json_int_t
+jget(json_t *o, const char *a, const char *b)
+{
+    json_t *v = json_object_get(o, a);
+    if (b != NULL)
+        v = json_object_get(v, b);
+    if (!json_is_integer(v))
+        fail_msg("%s.%s is not an integer", a, b ? b : "");
+    return json_integer_value(v);
+}
+
 static void
 test_server(void **state)
 {
@@ -195,15 +273,31 @@ test_server(void **state)
     nf_err err = {0};
     assert_int_equal(nf_auth_hash_password("pw-123", 4, hash, &err), NF_OK);
     uint16_t port = free_port(), dead = free_port();
-    char text[2048];
+    static const int kinds[3] = {0, 1, 2};
+    nf_metrics_server *hops[3] = {NULL};
+    uint16_t hop_ports[3];
+    for (int i = 0; i < 3; i++) {
+        char addr[64];
+        hop_ports[i] = free_port();
+        snprintf(addr, sizeof(addr), "127.0.0.1:%u", hop_ports[i]);
+        assert_int_equal(nf_metrics_server_start(addr, render_hop, NULL, (void *)&kinds[i],
+                                                 &hops[i], &err),
+                         NF_OK);
+    }
+    char text[4096];
     snprintf(text, sizeof(text),
              "{\"listen_addr\": \"127.0.0.1:%u\", \"netflow\": {\"clickhouse_url\": "
              "\"http://127.0.0.1:%u\", \"iceberg_catalog\": \"file://%s\", \"clickhouse_timeout\": "
              "\"2s\", \"duckdb_memory_limit\": \"256MB\", \"duckdb_threads\": 1}, "
              "\"auth\": {\"jwt_secret\": \"k3Jd8s0Qm2Zx7Lp4Vb9Nc1Hf6Tg5Ry0Wq3Ea8Uo2\", "
              "\"local_users\": {\"admin\": \"%s\"}, \"login_max_failures\": 2}, "
+             "\"status\": {\"timeout\": \"1s\", \"sources\": {"
+             "\"ch\": {\"role\": \"clickhouse_writer\", \"url\": \"http://127.0.0.1:%u/metrics\"}, "
+             "\"edge\": {\"role\": \"checker\", \"url\": \"http://127.0.0.1:%u/metrics\"}, "
+             "\"junk\": {\"role\": \"poller\", \"url\": \"http://127.0.0.1:%u/metrics\"}, "
+             "\"gone\": {\"role\": \"agent\", \"url\": \"http://127.0.0.1:%u/metrics\"}}}, "
              "\"max_body_bytes\": 4096}",
-             port, dead, wh, hash);
+             port, dead, wh, hash, hop_ports[0], hop_ports[1], hop_ports[2], dead);
     nf_core_config cfg;
     assert_int_equal(nf_core_config_load_text("t.json", text, &cfg, NULL, NULL, &err), NF_OK);
     nf_core *core = NULL;
@@ -300,6 +394,53 @@ test_server(void **state)
     assert_non_null(strstr(r.body, "serviceradar_core_backend_errors_total{backend="
                                    "\"clickhouse\"} 1\n"));
     free(r.body);
+
+    /* /api/netflow/status: every source reported, read or not; the tiers are down here */
+    r = http(port, "GET", "/api/netflow/status", NULL, NULL, 0);
+    expect_error(&r, 401, NULL);
+    r = http(port, "GET", "/api/netflow/status", bearer, NULL, 0);
+    assert_int_equal(r.status, 200);
+    json_t *st = json_loads(r.body, 0, NULL);
+    free(r.body);
+    assert_non_null(st);
+    assert_int_equal(json_array_size(json_object_get(st, "hops")), 4);
+    json_t *h = hop_named(st, "ch");
+    assert_true(json_is_true(json_object_get(h, "up")));
+    assert_string_equal(json_string_value(json_object_get(h, "role")), "clickhouse_writer");
+    assert_int_equal(jget(h, "received", NULL), 1000);
+    assert_int_equal(jget(h, "forwarded", NULL), 990);
+    assert_int_equal(jget(h, "dropped", "dead_letter_messages"), 2);
+    assert_int_equal(jget(h, "lag", "pending_messages"), 7);
+    assert_int_equal(jget(h, "lag", "ack_pending"), 3);
+    assert_true(json_is_false(json_object_get(h, "healthy"))); /* nats_up 0 */
+    h = hop_named(st, "edge");
+    assert_int_equal(jget(h, "received", NULL), 11);
+    assert_int_equal(jget(h, "decoded", NULL), 100);
+    assert_int_equal(jget(h, "forwarded", NULL), 95);
+    assert_int_equal(jget(h, "dropped", "decode_bad_length"), 5);
+    assert_int_equal(jget(h, "dropped", "decode_bad_thing"), 1);
+    assert_int_equal(jget(h, "dropped", "exporter_sequence_lost_records"), 3);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(h, "units"),
+                                                          "received")),
+                        "datagrams");
+    assert_null(json_object_get(h, "lag"));
+    assert_null(json_object_get(h, "healthy"));
+    h = hop_named(st, "junk");
+    assert_true(json_is_false(json_object_get(h, "up")));
+    assert_non_null(strstr(json_string_value(json_object_get(h, "error")), "not Prometheus"));
+    assert_null(json_object_get(h, "received"));
+    h = hop_named(st, "gone");
+    assert_true(json_is_false(json_object_get(h, "up")));
+    assert_non_null(json_string_value(json_object_get(h, "error")));
+    assert_int_equal(jget(st, "dropped_total", NULL), 2 + 5 + 1 + 3);
+    json_t *tiers = json_object_get(st, "tiers");
+    assert_true(json_is_false(json_object_get(json_object_get(tiers, "clickhouse"), "up")));
+    assert_true(json_is_false(json_object_get(json_object_get(tiers, "iceberg"), "up")));
+    assert_true(json_is_null(json_object_get(json_object_get(tiers, "iceberg"), "last_commit")));
+    assert_true(json_is_string(json_object_get(st, "generated_at")));
+    json_decref(st);
+    for (int i = 0; i < 3; i++)
+        nf_metrics_server_stop(hops[i]);
 
     nf_core_stop(core);
     nf_core_config_free(&cfg);

@@ -6,6 +6,9 @@
  * queried by a plain-socket HTTP/1.0 client: /metrics (render output, content type, a
  * fresh writer per request), /healthz, /status (callback, NULL result, no callback), 404 for
  * other paths, 405 for POST, bad addresses, a port already in use, stop.
+ * Reader (parse.h): what the writer renders reads back exactly (names, unescaped labels,
+ * uint64 values beyond 2^53, doubles); 40 malformed texts are refused naming the line;
+ * comments, CRLF and timestamps accepted; label look-up.
  *
  * Tests marked "Regression" reproduce library bugs that were found and fixed.
  */
@@ -17,6 +20,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -30,6 +34,7 @@
 #include <unistd.h>
 
 #include "metrics/metrics.h"
+#include "metrics/parse.h"
 
 #define REGRESSION(...)                                    \
     do {                                                   \
@@ -840,6 +845,135 @@ test_server_stop_null_safe(void **state)
     nf_metrics_server_stop(NULL);
 }
 
+/* ---- reader -------------------------------------------------------------------------------- */
+
+typedef struct collected {
+    size_t n;
+    char names[32][64];
+    char labels[32][128];
+    uint64_t u[32];
+    double d[32];
+    bool is_uint[32];
+} collected;
+
+static void
+collect(void *ctx, const nf_prom_sample *s)
+{
+    collected *c = ctx;
+    if (c->n >= 32)
+        return;
+    snprintf(c->names[c->n], sizeof(c->names[0]), "%.*s", (int)s->name_len, s->name);
+    snprintf(c->labels[c->n], sizeof(c->labels[0]), "%.*s", (int)s->labels_len, s->labels);
+    c->u[c->n] = s->uvalue;
+    c->d[c->n] = s->value;
+    c->is_uint[c->n] = s->is_uint;
+    c->n++;
+}
+
+static void
+test_parse_reads_back_the_writer(void **state)
+{
+    (void)state;
+    nf_metrics m = {0};
+    char esc[128];
+    nf_metrics_escape("edge \"1\"\\a\nb", esc, sizeof(esc));
+    char labels[160];
+    snprintf(labels, sizeof(labels), "agent=\"%s\",reason=\"x\"", esc);
+    nf_metrics_counter(&m, "a_total", "help", UINT64_MAX);
+    nf_metrics_family(&m, "b_total", "counter", "by agent");
+    nf_metrics_sample(&m, "b_total", labels, 9007199254740993ull); /* 2^53 + 1 */
+    nf_metrics_gauge(&m, "c_gauge", "a double", 0.25);
+    assert_int_equal(m.failed, 0);
+    collected c = {0};
+    nf_err err = {0};
+    assert_int_equal(nf_prom_parse(m.buf, m.len, collect, &c, &err), NF_OK);
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.names[0], "a_total");
+    assert_true(c.is_uint[0]);
+    assert_true(c.u[0] == UINT64_MAX);
+    assert_string_equal(c.names[1], "b_total");
+    assert_true(c.is_uint[1]);
+    assert_true(c.u[1] == 9007199254740993ull);
+    assert_string_equal(c.names[2], "c_gauge");
+    assert_false(c.is_uint[2]);
+    assert_true(c.d[2] == 0.25);
+    /* the label value unescaped, and a label that is absent */
+    nf_prom_sample s = {.name = "b_total", .name_len = 7, .labels = c.labels[1],
+                        .labels_len = strlen(c.labels[1])};
+    char v[64];
+    assert_true(nf_prom_label(&s, "agent", v, sizeof(v)));
+    assert_string_equal(v, "edge \"1\"\\a\nb");
+    assert_true(nf_prom_label(&s, "reason", v, sizeof(v)));
+    assert_string_equal(v, "x");
+    assert_false(nf_prom_label(&s, "agen", v, sizeof(v)));
+    assert_true(nf_prom_label(&s, "agent", v, 5)); /* truncated, terminated */
+    assert_string_equal(v, "edge");
+    assert_true(nf_prom_is(&s, "b_total"));
+    assert_false(nf_prom_is(&s, "b_tota"));
+    nf_metrics_reset(&m);
+}
+
+static void
+test_parse_accepts_the_format(void **state)
+{
+    (void)state;
+    const char *text = "# HELP x help text\r\n# TYPE x counter\r\n\n   \nx 1\r\n"
+                       "y{a=\"1\",} 2.5e3 1700000000000\nz NaN\nw +Inf -5\nv{} -1";
+    collected c = {0};
+    nf_err err = {0};
+    assert_int_equal(nf_prom_parse(text, strlen(text), collect, &c, &err), NF_OK);
+    assert_int_equal(c.n, 5);
+    assert_string_equal(c.names[0], "x");
+    assert_true(c.u[0] == 1);
+    assert_true(c.d[1] == 2500.0);
+    assert_false(c.is_uint[1]);
+    assert_true(isnan(c.d[2]));
+    assert_true(isinf(c.d[3]));
+    assert_true(c.d[4] == -1.0);
+    assert_int_equal(nf_prom_parse("", 0, collect, &c, &err), NF_OK);
+    /* only the bytes given are read: the text after len is not part of it */
+    collected c2 = {0};
+    assert_int_equal(nf_prom_parse("a 1\nb 2", 3, collect, &c2, &err), NF_OK);
+    assert_int_equal(c2.n, 1);
+}
+
+static void
+test_parse_refuses_malformed_lines(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "1abc 1", "a", "a ", "a{ 1", "a{b=1} 1", "a{b=\"1} 1", "a{b=\"1\" c=\"2\"} 1",
+        "a{=\"1\"} 1", "a{b=\"\\x\"} 1", "a{b=\"1\"", "a{b=\"1\"}1", "a 1 2 3", "a 1x",
+        "a 0x10", "a nan(1)", "a 1 12a", "a 1 -", "a{b=\"1\",,} 1", "a{:b=\"1\"} 1",
+        "a-b 1", "a{b-c=\"1\"} 1", "a\t", "{b=\"1\"} 1", "a 1e", "a --1", "a{b}",
+        "a{b=} 1", "a{b=\"1\"}} 1", "a 1 1.5", "a \"1\"", "a{b=\"1\\\"} 1", "a 1\nb",
+        "a 1\n\xff 2", "a 12345678901234567890123456789012345678901234567890123456789012345",
+        "a{b=\"1\"}x 1", "a 1 2\nb", "a{\"b\"=\"1\"} 1", "a\x01 1", "é 1", "a{b=\"1\"},1",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        collected c = {0};
+        nf_err err = {0};
+        nf_status st = nf_prom_parse(bad[i], strlen(bad[i]), collect, &c, &err);
+        if (st != NF_EINVAL)
+            fail_msg("accepted malformed text %zu: \"%s\"", i, bad[i]);
+        assert_non_null(strstr(err.msg, "line "));
+    }
+    /* a line longer than the bound */
+    size_t n = NF_PROM_LINE_MAX + 10;
+    char *big = malloc(n);
+    assert_non_null(big);
+    memset(big, 'a', n);
+    big[n - 2] = ' ';
+    big[n - 1] = '1';
+    collected c = {0};
+    nf_err err = {0};
+    assert_int_equal(nf_prom_parse(big, n, collect, &c, &err), NF_EINVAL);
+    free(big);
+    /* the error names the line */
+    assert_int_equal(nf_prom_parse("a 1\nb 2\nc x\n", 12, collect, &c, &err), NF_EINVAL);
+    assert_non_null(strstr(err.msg, "line 3"));
+}
+
 int
 main(void)
 {
@@ -878,6 +1012,9 @@ main(void)
         cmocka_unit_test(test_server_ipv6_loopback),
         cmocka_unit_test(test_server_stop_closes_port),
         cmocka_unit_test(test_server_stop_null_safe),
+        cmocka_unit_test(test_parse_reads_back_the_writer),
+        cmocka_unit_test(test_parse_accepts_the_format),
+        cmocka_unit_test(test_parse_refuses_malformed_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
