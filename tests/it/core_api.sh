@@ -262,6 +262,23 @@ hostile=(
     "group_by=protocol&metric=$long|metric"
     "group_by=protocol&metric=a%0Ab|metric"
 )
+# Generated: every checked parameter with payloads of every kind (injection, quoting,
+# comments, huge numbers, control bytes, unicode, empty, overlong), on top of the cases above.
+payloads=("1'%20OR%20'1'='1" "1;DROP%20TABLE%20netflow" "1)%20UNION%20SELECT%201--" "%27" "%22"
+    "1/*x*/" "99999999999999999999999" "-1" "%00" "%0d%0aX:1" "%E2%80%AE" "$long" "1e308"
+    "0x10" "%20" "NULL")
+for pl in "${payloads[@]}"; do
+    hostile+=("group_by=$pl|group_by" "group_by=protocol&metric=$pl|metric"
+        "group_by=protocol&limit=$pl|limit" "group_by=protocol&filter=src_ip=$pl|filter"
+        "group_by=protocol&filter=dst_port=$pl|filter" "group_by=protocol&start=$pl&end=1700000000|start"
+        "group_by=time&interval=$pl|interval" "group_by=protocol&format=$pl|format")
+done
+# "nothing executed": the core's own count of backend queries does not move
+backend_queries() {
+    curl -fsS "$BASE/metrics" |
+        awk '/^serviceradar_core_backend_queries_total\{/ { n += $2 } END { print n + 0 }'
+}
+queries_before=$(backend_queries)
 i=0
 for h in "${hostile[@]}"; do
     q=${h%|*} want=${h##*|}
@@ -271,6 +288,8 @@ for h in "${hostile[@]}"; do
     [ "$got" = "$want" ] || it_fail "hostile '$q': parameter '$got', want '$want': $(cat body.out)"
     i=$((i + 1))
 done
+[ "$i" -ge 100 ] || it_fail "only $i hostile parameter sets"
+it_expect "backend queries run for hostile requests" "$(backend_queries)" "$queries_before"
 # time travel is refused on realtime, too many parameters
 it_expect "snapshot on realtime" "$(status "/api/netflow/realtime?group_by=protocol&snapshot=5" "${AUTH[@]}")" 400
 it_expect "snapshot and as_of" "$(status "/api/netflow/historical?group_by=protocol&snapshot=1&as_of=1700000000" "${AUTH[@]}")" 400
