@@ -37,6 +37,8 @@
  *               snapshot and as_of exclude each other; both are refused on the realtime
  *               route (ClickHouse has no snapshots); the auto route must send a request that
  *               has one to Iceberg.
+ * /api/netflow/flows (route NF_API_FLOWS) takes only time_range/start/end, filter, format
+ * and limit (1..NF_Q_FLOWS_MAX, default 100); the others are refused naming them.
  * Refused with a 400 as well: unknown parameters, a single-valued parameter given twice,
  * empty values, values longer than NF_API_VALUE_MAX bytes or holding a control character
  * (bytes < 0x20 and 0x7f), more than NF_API_MAX_PARAMS parameters, interval or limit on the
@@ -86,6 +88,7 @@ typedef enum nf_api_route {
     NF_API_AUTO = 0,   /* /api/netflow: the core picks (and stitches) */
     NF_API_REALTIME,   /* /api/netflow/realtime: ClickHouse only */
     NF_API_HISTORICAL, /* /api/netflow/historical: Iceberg only */
+    NF_API_FLOWS,      /* /api/netflow/flows: the newest raw flows (ClickHouse) */
 } nf_api_route;
 
 typedef enum nf_api_format { NF_API_JSON = 0, NF_API_CSV } nf_api_format;
@@ -159,6 +162,29 @@ nf_status nf_api_render_json(const nf_api_request *req, const nf_api_row *rows, 
  * and errors as nf_api_render_json; of meta only spikes is used. */
 nf_status nf_api_render_csv(const nf_api_request *req, const nf_api_row *rows, size_t n,
                             const nf_api_meta *meta, char **out, nf_err *err);
+
+/* One raw flow of /api/netflow/flows (nf_q_build_flows' columns). */
+typedef struct nf_api_flow {
+    int64_t ts;                 /* epoch seconds the flow was received */
+    char src[48], dst[48];      /* address text */
+    char exporter[48];
+    uint16_t src_port, dst_port;
+    uint8_t protocol;
+    uint64_t bytes, packets;    /* as exported (multiply by sampling_rate to scale) */
+    uint32_t in_if, out_if;
+    uint32_t sampling_rate;
+} nf_api_flow;
+
+/* The answer of /api/netflow/flows for req (route NF_API_FLOWS) and the n flows (borrowed):
+ *   JSON {"results":[{"timestamp":"…Z","src_ip":"…","dst_ip":"…","src_port":n,"dst_port":n,
+ *         "protocol":n,"bytes":n,"packets":n,"exporter":"…","in_if":n,"out_if":n,
+ *         "sampling_rate":n}, …],"backend":…,"table":…,"elapsed_ms":n,"start":…,"end":…,
+ *         "limit":n}
+ *   CSV  the same columns, header line, CRLF (csv true; of meta nothing is used).
+ * Ownership and errors as nf_api_render_json (an address that does not parse, a time outside
+ * 0..253402300799: NF_EINVAL). */
+nf_status nf_api_render_flows(const nf_api_request *req, const nf_api_flow *flows, size_t n,
+                              const nf_api_meta *meta, bool csv, char **out, nf_err *err);
 
 /* {"error":{"message":"…","parameter":"…"}} — parameter null when param is NULL or "".
  * message NULL gives "error". Both borrowed; invalid UTF-8 bytes become '?'. Returns a

@@ -30,6 +30,7 @@
 #define BUCKETS_MAX 1000u      /* lib/query's bound on time series buckets */
 #define LIMIT_DEFAULT 10u
 #define LIMIT_MAX 10000u
+#define FLOWS_LIMIT_DEFAULT 100u
 #define DEFAULT_RANGE 3600     /* last_1h when the request names no range */
 #define AS_OF_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 
@@ -415,13 +416,32 @@ nf_api_parse(const nf_api_kv *kv, size_t n, int64_t now_s, nf_api_route route,
     if (st != NF_OK)
         return st;
 
-    if (val[P_GROUP_BY] == NULL)
+    if (route == NF_API_FLOWS) {
+        static const int not_here[] = {P_GROUP_BY, P_INTERVAL, P_METRIC, P_UNSCALED, P_SNAPSHOT,
+                                       P_AS_OF};
+        for (size_t i = 0; i < sizeof(not_here) / sizeof(not_here[0]); i++)
+            if (val[not_here[i]] != NULL)
+                return refuse(err, param, params[not_here[i]].name,
+                              "not a parameter of /api/netflow/flows (time_range, start, end, "
+                              "filter, limit, format)");
+        r.q.group_by = NF_Q_NONE;
+        r.q.limit = FLOWS_LIMIT_DEFAULT;
+        if (val[P_LIMIT] != NULL) {
+            uint64_t l;
+            if (!nf_parse_u64(val[P_LIMIT], 1, NF_Q_FLOWS_MAX, &l))
+                return refuse(err, param, "limit", "not 1..%u", NF_Q_FLOWS_MAX);
+            r.q.limit = (uint32_t)l;
+        }
+    } else if (val[P_GROUP_BY] == NULL)
         return refuse(err, param, "group_by", "missing (a field, or time for a time series)");
-    if (nf_q_parse_field(val[P_GROUP_BY], "group_by", &r.q.group_by, err) != NF_OK)
+    if (route != NF_API_FLOWS &&
+        nf_q_parse_field(val[P_GROUP_BY], "group_by", &r.q.group_by, err) != NF_OK)
         return rewrap(err, param, "group_by");
     bool series = r.q.group_by == NF_Q_TIME;
 
-    if (series) {
+    if (route == NF_API_FLOWS) {
+        /* limit parsed above */
+    } else if (series) {
         if ((st = parse_interval(val[P_INTERVAL], &r.q, param, err)) != NF_OK)
             return st;
         if (val[P_LIMIT] != NULL)

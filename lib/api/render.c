@@ -349,6 +349,95 @@ nf_api_render_csv(const nf_api_request *req, const nf_api_row *rows, size_t n,
     return finish(&b, out, st, err);
 }
 
+/* ---- recent flows ------------------------------------------------------------------------ */
+
+static const char *const flow_cols[] = {"timestamp", "src_ip", "dst_ip", "src_port",
+                                        "dst_port", "protocol", "bytes", "packets", "exporter",
+                                        "in_if", "out_if", "sampling_rate"};
+
+/* One flow: JSON object or CSV line; the columns in flow_cols' order. */
+static nf_status
+put_flow(sb *b, const nf_api_flow *f, size_t i, bool csv, nf_err *err)
+{
+    char ts[TS_TEXT];
+    uint8_t a[16];
+    const char *addrs[3] = {f->src, f->dst, f->exporter};
+    if (!format_ts(f->ts, ts))
+        return nf_err_set(err, NF_EINVAL, "render: flow %zu: time %" PRId64 " outside 0..%lld",
+                          i, f->ts, TS_MAX);
+    for (int k = 0; k < 3; k++)
+        if (memchr(addrs[k], '\0', sizeof(f->src)) == NULL || !nf_addr_parse(addrs[k], a))
+            return nf_err_set(err, NF_EINVAL, "render: flow %zu: %s is not an address", i,
+                              flow_cols[k == 2 ? 8 : 1 + k]);
+    const uint64_t nums[] = {f->src_port, f->dst_port, f->protocol, f->bytes, f->packets};
+    const uint64_t nums2[] = {f->in_if, f->out_if, f->sampling_rate};
+    if (csv) {
+        sb_csv_str(b, ts);
+        for (int k = 0; k < 2; k++) {
+            sb_str(b, ",");
+            sb_csv_str(b, addrs[k]);
+        }
+        for (size_t k = 0; k < 5; k++)
+            sb_printf(b, ",%" PRIu64, nums[k]);
+        sb_str(b, ",");
+        sb_csv_str(b, f->exporter);
+        for (size_t k = 0; k < 3; k++)
+            sb_printf(b, ",%" PRIu64, nums2[k]);
+        sb_str(b, "\r\n");
+        return NF_OK;
+    }
+    sb_printf(b, "{\"timestamp\":\"%s\"", ts);
+    for (int k = 0; k < 2; k++) {
+        sb_printf(b, ",\"%s\":", flow_cols[1 + k]);
+        sb_json_str(b, addrs[k]);
+    }
+    for (size_t k = 0; k < 5; k++)
+        sb_printf(b, ",\"%s\":%" PRIu64, flow_cols[3 + k], nums[k]);
+    sb_str(b, ",\"exporter\":");
+    sb_json_str(b, f->exporter);
+    for (size_t k = 0; k < 3; k++)
+        sb_printf(b, ",\"%s\":%" PRIu64, flow_cols[9 + k], nums2[k]);
+    sb_str(b, "}");
+    return NF_OK;
+}
+
+nf_status
+nf_api_render_flows(const nf_api_request *req, const nf_api_flow *flows, size_t n,
+                    const nf_api_meta *meta, bool csv, char **out, nf_err *err)
+{
+    if (req == NULL || meta == NULL || out == NULL || (flows == NULL && n > 0))
+        return nf_err_set(err, NF_EINVAL, "render: missing argument");
+    char start[TS_TEXT], end[TS_TEXT];
+    if (!format_ts(req->q.start, start) || !format_ts(req->q.end, end))
+        return nf_err_set(err, NF_EINVAL,
+                          "render: range [%" PRId64 ", %" PRId64 ") outside 0..%lld",
+                          req->q.start, req->q.end, TS_MAX);
+    sb b = {0};
+    nf_status st = NF_OK;
+    if (csv) {
+        for (size_t k = 0; k < sizeof(flow_cols) / sizeof(flow_cols[0]); k++)
+            sb_printf(&b, "%s%s", k > 0 ? "," : "", flow_cols[k]);
+        sb_str(&b, "\r\n");
+        for (size_t i = 0; i < n && st == NF_OK; i++)
+            st = put_flow(&b, &flows[i], i, true, err);
+        return finish(&b, out, st, err);
+    }
+    sb_str(&b, "{\"results\":[");
+    for (size_t i = 0; i < n && st == NF_OK; i++) {
+        if (i > 0)
+            sb_str(&b, ",");
+        st = put_flow(&b, &flows[i], i, false, err);
+    }
+    sb_str(&b, "],\"backend\":");
+    sb_json_str(&b, meta->backend != NULL ? meta->backend : "");
+    sb_str(&b, ",\"table\":");
+    sb_json_str(&b, meta->table != NULL ? meta->table : "");
+    sb_printf(&b, ",\"elapsed_ms\":%" PRIu64 ",\"start\":\"%s\",\"end\":\"%s\",\"limit\":%" PRIu32
+                  "}",
+              meta->elapsed_ms, start, end, req->q.limit);
+    return finish(&b, out, st, err);
+}
+
 char *
 nf_api_render_error(const char *param, const char *message)
 {

@@ -136,6 +136,106 @@ core_ch_run(nf_core *c, const nf_q_request *q, nf_api_row **rows, size_t *n, cha
     return st;
 }
 
+/* Splits one TabSeparated line [p, nl) into exactly n fields (no escapes: our columns are
+ * numbers and address text). */
+static bool
+split_tsv(const char *p, const char *nl, const char **f, size_t *len, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *tab = i + 1 < n ? memchr(p, '\t', (size_t)(nl - p)) : nl;
+        if (tab == NULL)
+            return false;
+        f[i] = p;
+        len[i] = (size_t)(tab - p);
+        p = tab + 1;
+    }
+    return memchr(f[n - 1], '\t', len[n - 1]) == NULL;
+}
+
+static bool
+copy_text(char *out, size_t cap, const char *s, size_t len)
+{
+    if (len == 0 || len >= cap)
+        return false;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    return true;
+}
+
+/* One line of nf_q_build_flows' answer into f. */
+static bool
+parse_flow(const char *p, const char *nl, nf_api_flow *f)
+{
+    const char *c[12];
+    size_t l[12];
+    uint64_t v[12] = {0};
+    if (!split_tsv(p, nl, c, l, 12))
+        return false;
+    static const uint64_t max[12] = {UINT32_MAX, 0, 0, UINT16_MAX, UINT16_MAX, UINT8_MAX,
+                                     UINT64_MAX, UINT64_MAX, 0, UINT32_MAX, UINT32_MAX,
+                                     UINT32_MAX};
+    for (int i = 0; i < 12; i++)
+        if (max[i] != 0 && (!parse_u64(c[i], l[i], &v[i]) || v[i] > max[i]))
+            return false;
+    memset(f, 0, sizeof(*f));
+    f->ts = (int64_t)v[0];
+    f->src_port = (uint16_t)v[3];
+    f->dst_port = (uint16_t)v[4];
+    f->protocol = (uint8_t)v[5];
+    f->bytes = v[6];
+    f->packets = v[7];
+    f->in_if = (uint32_t)v[9];
+    f->out_if = (uint32_t)v[10];
+    f->sampling_rate = (uint32_t)v[11];
+    return copy_text(f->src, sizeof(f->src), c[1], l[1]) &&
+           copy_text(f->dst, sizeof(f->dst), c[2], l[2]) &&
+           copy_text(f->exporter, sizeof(f->exporter), c[8], l[8]);
+}
+
+nf_status
+core_ch_flows(nf_core *c, const nf_q_request *q, nf_api_flow **out, size_t *nout, nf_err *err)
+{
+    const nf_core_netflow_config *nf = &c->cfg->netflow;
+    char *sql = NULL, *body = NULL;
+    size_t len = 0;
+    nf_status st = nf_q_build_flows(q, nf->clickhouse_database, &sql, err);
+    if (st != NF_OK)
+        return st;
+    nf_ch_config cc = {
+        .url = nf->clickhouse_url,
+        .user = nf->clickhouse_user,
+        .password = nf->clickhouse_password,
+        .database = nf->clickhouse_database,
+        .timeout_ms = nf->clickhouse_timeout_ms,
+    };
+    nf_ch *ch = NULL;
+    atomic_fetch_add(&c->backend_queries[CORE_B_CLICKHOUSE], 1);
+    if ((st = nf_ch_open(&cc, &ch, err)) == NF_OK)
+        st = nf_ch_query(ch, sql, CH_MAX_ANSWER, &body, &len, err);
+    nf_ch_close(ch);
+    free(sql);
+    nf_api_flow *flows = NULL;
+    size_t n = 0;
+    if (st == NF_OK && (flows = calloc(q->limit, sizeof(*flows))) == NULL)
+        st = nf_err_set(err, NF_ENOMEM, "recent flows: out of memory");
+    for (const char *p = body, *end = body + len; st == NF_OK && p < end; n++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL || n == q->limit || !parse_flow(p, nl, &flows[n]))
+            st = nf_err_set(err, NF_EPROTO, "ClickHouse answer line %zu: not a flow row", n + 1);
+        else
+            p = nl + 1;
+    }
+    free(body);
+    if (st != NF_OK) {
+        atomic_fetch_add(&c->backend_errors[CORE_B_CLICKHOUSE], 1);
+        free(flows);
+        return st;
+    }
+    *out = flows;
+    *nout = n;
+    return NF_OK;
+}
+
 nf_status
 core_ice_run(nf_core *c, const nf_q_request *q, const nf_histq_options *opt,
              nf_api_row **rows, size_t *n, int64_t *snapshot_id, nf_err *err)

@@ -27,6 +27,7 @@ enum core_route {
     CORE_R_HISTORICAL,
     CORE_R_FIELDS,
     CORE_R_STATUS,
+    CORE_R_FLOWS,
     CORE_R_OPENAPI,
     CORE_R_OTHER,
     CORE_R_COUNT
@@ -85,6 +86,9 @@ void core_route_static(const nf_core *c, const char *path, core_answer *a);
 /* /api/netflow/fields. */
 void core_route_fields(core_answer *a);
 
+/* /api/netflow/flows: the newest raw flows from ClickHouse (parameters kv, n borrowed). */
+void core_route_flows(nf_core *c, const nf_api_kv *kv, size_t n, int64_t now_s, core_answer *a);
+
 /* ---- status.c ---- */
 
 /* /api/netflow/status: the pipeline's counters gathered from every hop's metrics endpoint
@@ -104,6 +108,11 @@ void core_route_openapi(core_answer *a);
  * expected shape, NF_EINVAL/NF_ENOMEM. */
 nf_status core_ch_run(nf_core *c, const nf_q_request *q, nf_api_row **rows, size_t *n,
                       char *plan, size_t n_plan, nf_err *err);
+
+/* The newest q->limit raw flows of q's range and filters (nf_q_build_flows), newest first;
+ * *out malloc'd (free()). Errors as core_ch_run. */
+nf_status core_ch_flows(nf_core *c, const nf_q_request *q, nf_api_flow **out, size_t *nout,
+                        nf_err *err);
 
 /* Iceberg through histq, under hist_mu. *rows as core_ch_run; *snapshot_id the snapshot
  * read (0 none). opt may be NULL (current snapshot). */

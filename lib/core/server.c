@@ -49,7 +49,7 @@ static const unsigned status_codes[CORE_STATUS_COUNT - 1] = {200, 400, 401, 404,
                                                              429, 500, 502, 503, 504};
 static const char *const route_names[CORE_R_COUNT] = {
     "healthz", "metrics", "auth_login", "auth_refresh", "netflow", "netflow_realtime",
-    "netflow_historical", "netflow_fields", "netflow_status", "openapi", "other"};
+    "netflow_historical", "netflow_fields", "netflow_status", "netflow_flows", "openapi", "other"};
 
 void
 core_fail(core_answer *a, unsigned status, const char *param, const char *fmt, ...)
@@ -360,6 +360,7 @@ dispatch(nf_core *c, struct MHD_Connection *conn, const char *url, const char *m
         {"/api/netflow/historical", CORE_R_HISTORICAL, false},
         {"/api/netflow/fields", CORE_R_FIELDS, false},
         {"/api/netflow/status", CORE_R_STATUS, false},
+        {"/api/netflow/flows", CORE_R_FLOWS, false},
         {"/api/openapi.json", CORE_R_OPENAPI, false},
     };
     *rid = CORE_R_OTHER;
@@ -421,6 +422,10 @@ dispatch(nf_core *c, struct MHD_Connection *conn, const char *url, const char *m
     args g;
     g.n = 0;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &g);
+    if (*rid == CORE_R_FLOWS) {
+        core_route_flows(c, g.kv, g.n, (int64_t)time(NULL), a);
+        return;
+    }
     nf_api_route route = *rid == CORE_R_REALTIME     ? NF_API_REALTIME
                          : *rid == CORE_R_HISTORICAL ? NF_API_HISTORICAL
                                                      : NF_API_AUTO;

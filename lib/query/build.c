@@ -513,6 +513,44 @@ nf_q_build(const nf_q_request *req, const char *db, char **sql, nf_err *err)
 }
 
 nf_status
+nf_q_build_flows(const nf_q_request *req, const char *db, char **sql, nf_err *err)
+{
+    if (sql == NULL || req == NULL)
+        return nf_err_set(err, NF_EINVAL, "sql: missing argument");
+    nf_status st = check_range(req, err);
+    if (st == NF_OK)
+        st = check_db(db, err);
+    if (st != NF_OK)
+        return st;
+    if (req->limit < 1 || req->limit > NF_Q_FLOWS_MAX)
+        return nf_err_set(err, NF_EINVAL, "limit: %u is outside 1..%u", req->limit,
+                          NF_Q_FLOWS_MAX);
+    if (req->nfilters > NF_Q_MAX_FILTERS)
+        return nf_err_set(err, NF_EINVAL, "nfilters: %zu filters, at most %d", req->nfilters,
+                          NF_Q_MAX_FILTERS);
+    for (size_t i = 0; i < req->nfilters; i++)
+        if ((st = check_filter(&req->filters[i], i, err)) != NF_OK)
+            return st;
+    sbuf b = {.p = malloc(SQL_INITIAL), .cap = SQL_INITIAL};
+    b.oom = b.p == NULL;
+    sb_printf(&b, "SELECT toUInt32(timestamp), " ADDR_TEXT("src_addr") ", " ADDR_TEXT("dst_addr")
+                  ", src_port, dst_port, protocol, bytes, packets, " ADDR_TEXT("exporter")
+                  ", in_if, out_if, sampling_rate FROM `%s`.netflow"
+                  " WHERE timestamp >= toDateTime(%" PRId64 ") AND timestamp < toDateTime(%"
+                  PRId64 ")",
+              db, req->start, req->end);
+    sb_filters(&b, req);
+    sb_printf(&b, " ORDER BY timestamp DESC, src_addr, dst_addr, src_port, dst_port LIMIT %u",
+              req->limit);
+    if (b.oom) {
+        free(b.p);
+        return nf_err_set(err, NF_ENOMEM, "query: out of memory building the SQL");
+    }
+    *sql = b.p;
+    return NF_OK;
+}
+
+nf_status
 nf_q_explain(const nf_q_request *req, char *out, size_t n, nf_err *err)
 {
     if (out == NULL || n == 0)

@@ -92,6 +92,16 @@ const char *nf_q_field_name(nf_q_field f);
  * column's type or lo > hi, too many filters, more than 1000 time buckets; and for db. */
 nf_status nf_q_build(const nf_q_request *req, const char *db, char **sql, nf_err *err);
 
+/* Recent flows (the UI's "recent flows" table): the newest req->limit rows of the raw table
+ * in [start, end) matching the filters, newest first (ties: addresses, then ports — a stable
+ * order). group_by, interval, metric and unscaled are ignored; limit 1..NF_Q_FLOWS_MAX.
+ * Columns (TabSeparated): timestamp (epoch s), src_ip, dst_ip (text as top-N keys),
+ * src_port, dst_port, protocol, bytes, packets (as exported: unscaled), exporter (text),
+ * in_if, out_if, sampling_rate. *sql malloc'd (free()). NF_EINVAL as nf_q_build for the
+ * range, the filters and db; for limit outside 1..NF_Q_FLOWS_MAX; NF_ENOMEM. */
+#define NF_Q_FLOWS_MAX 1000u
+nf_status nf_q_build_flows(const nf_q_request *req, const char *db, char **sql, nf_err *err);
+
 /* Builds the DuckDB SQL for req over the cold tier's Parquet data files (lib/cold/table.h
  * columns): read_parquet of the nfiles paths in files (local paths or file:// URIs, e.g. what
  * nf_ice_scan kept), the same answer as nf_q_build's on the same flows — same rows, same

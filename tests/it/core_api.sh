@@ -9,6 +9,8 @@
 #     a recent short one from ClickHouse (= /realtime), and a long range stitched
 #     ("backend":"both", "boundary") equal to both;
 #   - CSV rows equal the JSON results; realtime refuses a range older than the hot tier;
+#   - /api/netflow/flows: the newest raw rows (with filters, limits that need the wider
+#     windows) equal ClickHouse's own ORDER BY timestamp DESC; CSV = JSON; refusals;
 #   - 30+ hostile parameter sets → 400 naming the parameter, and the server keeps answering;
 #   - bad config → exit 1 naming the key; /metrics counts requests;
 #   - HTTPS (security.tls), auth off, and a missing cold table: the auto route falls back to
@@ -181,6 +183,45 @@ p="start=$s&end=$e&group_by=protocol&snapshot=$snap"
     it_fail "snapshot $snap differs from the current one (a single load)"
 it_expect "unknown snapshot" "$(status "/api/netflow/historical?start=$s&end=$e&group_by=protocol&snapshot=12345" "${AUTH[@]}")" 404
 it_expect "unknown snapshot: parameter" "$(jq -r .error.parameter body.out)" snapshot
+
+# ---- recent flows: the newest raw rows, = ClickHouse's own newest rows --------------------------
+# flows_tsv PARAMS — the API's rows as ClickHouse's TabSeparated text (time as epoch seconds)
+flows_tsv() {
+    local code
+    code=$(status "/api/netflow/flows?$1" "${AUTH[@]}")
+    [ "$code" = 200 ] || it_fail "flows $1: HTTP $code: $(cat body.out)"
+    jq -r '.results[] | [(.timestamp | fromdateiso8601), .src_ip, .dst_ip, .src_port, .dst_port,
+        .protocol, .bytes, .packets, .exporter, .in_if, .out_if, .sampling_rate] | @tsv' body.out
+}
+# ch_flows WHERE LIMIT — the same question asked of ClickHouse directly
+ch_flows() {
+    it_ch "SELECT toUInt32(timestamp), src_ip, dst_ip, src_port, dst_port, protocol, bytes, packets,
+        exporter_ip, in_if, out_if, sampling_rate FROM netflow.netflow
+        WHERE timestamp >= toDateTime($s) AND timestamp < toDateTime($e) $1
+        ORDER BY timestamp DESC, src_addr, dst_addr, src_port, dst_port LIMIT $2"
+}
+for spec in "50||" "700||" "1000|dst_port=53|AND dst_port = 53" \
+    "30|protocol=udp,src_ip=10.0.0.0/8|AND protocol = 17 AND src_addr >= toFixedString(unhex('00000000000000000000FFFF0A000000'), 16) AND src_addr <= toFixedString(unhex('00000000000000000000FFFF0AFFFFFF'), 16)"; do
+    IFS='|' read -r lim flt where <<<"$spec"
+    got=$(flows_tsv "start=$s&end=$e&limit=$lim${flt:+&filter=$flt}")
+    want=$(ch_flows "$where" "$lim")
+    [ -n "$want" ] || it_fail "flows $spec: ClickHouse has no such rows (test data)"
+    [ "$got" = "$want" ] || it_fail "flows $spec: the API's rows differ from ClickHouse's: $(diff <(echo "$got") <(echo "$want") | head -4)"
+    compared=$((compared + 1))
+done
+[ "$(jq -r .backend body.out)" = clickhouse ] || it_fail "flows backend $(jq -r .backend body.out)"
+code=$(curl -sS -D csv.h -o csv.out -w '%{http_code}' "${AUTH[@]}" "$BASE/api/netflow/flows?start=$s&end=$e&limit=40&format=csv")
+[ "$code" = 200 ] && grep -qi '^content-type: text/csv' csv.h || it_fail "flows csv: HTTP $code"
+status "/api/netflow/flows?start=$s&end=$e&limit=40" "${AUTH[@]}" >/dev/null
+jq -r '(.results[0] | keys_unsorted) as $k | ($k | join(",")),
+       (.results[] | [.[$k[]]] | map(if type == "string" then "\"" + . + "\"" else tostring end) | join(","))' \
+    body.out >json.csv
+tr -d '\r' <csv.out | cmp -s - json.csv || it_fail "flows csv differs from JSON: $(diff <(tr -d '\r' <csv.out) json.csv | head -4)"
+it_expect "flows: old range" "$(status "/api/netflow/flows?time_range=last_7d" "${AUTH[@]}")" 400
+it_expect "flows: old range parameter" "$(jq -r .error.parameter body.out)" time_range
+it_expect "flows: group_by" "$(status "/api/netflow/flows?group_by=src_ip" "${AUTH[@]}")" 400
+it_expect "flows: limit" "$(status "/api/netflow/flows?limit=1001" "${AUTH[@]}")" 400
+it_expect "flows: no credentials" "$(status "/api/netflow/flows")" 401
 
 # ---- concurrency: parallel requests on both tiers give the sequential answers --------------
 p="start=$s&end=$e&group_by=dst_port&limit=50&metric=packets"

@@ -250,6 +250,19 @@ for (const g of param(RT, 'group_by').schema.enum) {
 }
 for (const m of param(RT, 'metric').schema.enum)
   await get(RT, recent.concat([['group_by', 'protocol'], ['metric', m]]), `metric=${m}`, { want: 200 });
+// recent flows: JSON and CSV as documented, the limit's bounds, and what the route refuses
+{
+  const F = '/api/netflow/flows';
+  const res = await get(F, recent.concat([['limit', '20']]), 'flows', { want: 200 });
+  if (res.json && res.json.results.length > 20) fail(`flows: ${res.json.results.length} rows for limit 20`);
+  await get(F, recent.concat([['format', 'csv'], ['filter', 'protocol=tcp']]), 'flows csv', { want: 200 });
+  for (const [name, bad] of [['limit', '1001'], ['group_by', 'src_ip']]) {
+    const r = await call('GET', F, { query: [[name, bad]], headers: AUTH });
+    if (r.status !== 400) fail(`flows ${name}=${bad}: HTTP ${r.status}, expected 400`);
+    const body = checkAnswer('GET', F, r, `flows ${name}=${bad}`);
+    if (body && body.error.parameter !== name) fail(`flows ${name}=${bad}: error.parameter ${body.error.parameter}`);
+  }
+}
 // a value outside an enum is refused, naming the parameter
 for (const [name, bad] of [['group_by', 'bogus'], ['metric', 'bits'], ['time_range', 'last_2y'], ['format', 'xml']]) {
   const q = [['group_by', 'protocol']].filter(([k]) => k !== name).concat([[name, bad]]);
