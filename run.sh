@@ -224,12 +224,15 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-# start NAME CMD... — a component in the background, its stderr in $state/NAME.log.
+# start NAME CMD... — a component in the background, its stderr in $state/NAME.log, its PID
+# in $state/run/NAME.pid (for scripts and tests that stop one component).
+mkdir -p "$state/run"
 start() {
     local name=$1
     shift
     "$@" 2>>"$state/$name.log" &
     pids+=($!)
+    echo "$!" >"$state/run/$name.pid"
 }
 # wait_ready NAME URL [TENTHS] — until URL answers (10 s), else show the component's log
 # and stop.

@@ -32,6 +32,7 @@ apt_packages=(
     libavro-dev zlib1g-dev libsqlite3-dev libgnutls28-dev      # cold tier: Iceberg manifests, catalog (mTLS)
     libssl-dev libcrypt-dev                                    # core: HS256 tokens, bcrypt users
     jq procps                                                  # test and benchmark glue
+    chromium                                                   # web UI tests (headless, driven by playwright-core)
 )
 
 DUCKDB_VERSION=1.4.4
