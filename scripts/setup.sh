@@ -10,6 +10,9 @@
 #   3. The JavaScript test tools' packages (tests/js: grpc-js and protobufjs for the
 #      independent gRPC client; icebird, iceberg-js and avsc as independent Iceberg readers), installed with `npm ci` from the committed lockfile, whose
 #      integrity hashes pin every package; reinstalled only when the lockfile changes.
+#   4. The web UI (web/): chart.js and esbuild from its committed lockfile (`npm ci`, again only
+#      when the lockfile changes), then the bundle web/dist (node web/build.mjs) whenever it is
+#      missing or older than a file it is built from; the core serves web/dist as static_dir.
 #
 # Usage: scripts/setup.sh [--check]     --check: report what is missing, install nothing.
 set -euo pipefail
@@ -126,6 +129,34 @@ install_test_tools() {
     say "test tools installed in $dir/node_modules"
 }
 
+install_web() {
+    local dir="$here/web" stamp="$here/web/node_modules/.lock-sha256" want newer
+    want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        say "web UI packages (web): present"
+    else
+        say "web UI packages (web): missing or outdated"
+        [ "$check_only" -eq 1 ] && return
+        (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --silent)
+        echo "$want" >"$stamp"
+        say "web UI packages installed in $dir/node_modules"
+    fi
+    newer=""
+    if [ -f "$dir/dist/index.html" ]; then
+        newer=$(find "$dir/src" "$dir/index.html" "$dir/build.mjs" "$dir/package-lock.json" \
+            -newer "$dir/dist/index.html" -print -quit)
+    fi
+    if [ -f "$dir/dist/index.html" ] && [ -z "$newer" ]; then
+        say "web UI bundle (web/dist): up to date"
+        return
+    fi
+    say "web UI bundle (web/dist): missing or older than its sources"
+    [ "$check_only" -eq 1 ] && return
+    node "$dir/build.mjs" >/dev/null
+    say "web UI built in $dir/dist"
+}
+
 install_apt
 install_duckdb
 install_test_tools
+install_web

@@ -1,0 +1,113 @@
+/**
+ * series.js — shaping API time series for charts: stacking several series on common buckets
+ * and summing daily buckets by calendar month. Pure functions (no DOM, no Chart.js) so they
+ * are unit-tested on their own.
+ *
+ * The API leaves buckets without flows out of a series, so series of different keys have
+ * different timestamps; a stacked chart needs one x axis: the union of every series' buckets,
+ * ascending, with 0 where a series has none. Values stay what the API gave (number or, above
+ * 2^53, decimal string); sums use BigInt so they are exact.
+ */
+import { toBigInt } from './format.js';
+
+/**
+ * @typedef {{timestamp: string, spike?: boolean} & Record<string, unknown>} SeriesRow
+ * @typedef {{label: string, points: Array<[string, number|string]>}} Plotted
+ */
+
+/**
+ * Aligns series on the union of their buckets.
+ * @param {{label: string, rows: SeriesRow[]}[]} series rows as the API answered them
+ * @param {string} metric the value's member name (bytes, packets, flows)
+ * @returns {{labels: string[], series: Plotted[]}} labels: timestamps ascending; each series
+ *   has one point per label, [timestamp, value], 0 for a missing bucket
+ */
+export function alignSeries(series, metric) {
+  const all = new Set();
+  for (const s of series) for (const r of s.rows) all.add(r.timestamp);
+  const labels = [...all].sort((a, b) => Date.parse(a) - Date.parse(b));
+  const out = series.map((s) => {
+    const byT = new Map(s.rows.map((r) => [r.timestamp, /** @type {number|string} */ (r[metric])]));
+    return {
+      label: s.label,
+      points: labels.map((t) => /** @type {[string, number|string]} */ ([t, byT.has(t) ? byT.get(t) ?? 0 : 0])),
+    };
+  });
+  return { labels, series: out };
+}
+
+/**
+ * The calendar month (UTC) of a time: "2026-11".
+ * @param {string} t RFC 3339
+ * @returns {string}
+ */
+export function monthOf(t) {
+  return new Date(t).toISOString().slice(0, 7);
+}
+
+/**
+ * Sums a series' buckets by UTC calendar month.
+ * @param {SeriesRow[]} rows daily (or finer) buckets
+ * @param {string} metric
+ * @returns {SeriesRow[]} one row per month that has buckets, ascending: {timestamp:
+ *   "YYYY-MM-01T00:00:00Z", [metric]: exact sum (number when ≤ 2^53, else decimal string),
+ *   spike: any bucket of the month was a spike}
+ */
+export function aggregateByMonth(rows, metric) {
+  /** @type {Map<string, {sum: bigint, spike: boolean}>} */
+  const months = new Map();
+  for (const r of rows) {
+    const m = monthOf(r.timestamp);
+    const cur = months.get(m) ?? { sum: 0n, spike: false };
+    cur.sum += toBigInt(/** @type {number|string} */ (r[metric]));
+    cur.spike = cur.spike || r.spike === true;
+    months.set(m, cur);
+  }
+  return [...months.keys()].sort().map((m) => {
+    const { sum, spike } = /** @type {{sum: bigint, spike: boolean}} */ (months.get(m));
+    return { timestamp: `${m}-01T00:00:00Z`, [metric]: bigToJson(sum), spike };
+  });
+}
+
+/**
+ * A BigInt as the API would give it: a number when exact, a decimal string above 2^53.
+ * @param {bigint} b
+ * @returns {number|string}
+ */
+export function bigToJson(b) {
+  return b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b.toString();
+}
+
+/**
+ * The exact sum of one member over rows.
+ * @param {Record<string, unknown>[]} rows
+ * @param {string} metric
+ * @returns {bigint}
+ */
+export function sumRows(rows, metric) {
+  let s = 0n;
+  for (const r of rows) s += toBigInt(/** @type {number|string} */ (r[metric]));
+  return s;
+}
+
+/**
+ * Completes stacked series so the stack adds up to the total: an "other" series holding
+ * total − sum(series) per bucket (clamped at 0), added only when it is non-zero somewhere.
+ * Buckets the total has and the series lack are added (the series get 0 there).
+ * @param {{label: string, rows: SeriesRow[]}[]} series the stacked keys' rows
+ * @param {SeriesRow[]} totalRows the same query without the key filters
+ * @param {string} metric
+ * @param {string} [otherLabel]
+ * @returns {{labels: string[], series: Plotted[]}} aligned, with "other" last when needed
+ */
+export function stackWithOther(series, totalRows, metric, otherLabel = 'other') {
+  const aligned = alignSeries([...series, { label: '\u0000total', rows: totalRows }], metric);
+  const total = /** @type {Plotted} */ (aligned.series.pop());
+  const other = aligned.labels.map((t, i) => {
+    let rest = toBigInt(total.points[i][1]);
+    for (const s of aligned.series) rest -= toBigInt(s.points[i][1]);
+    return /** @type {[string, number|string]} */ ([t, bigToJson(rest > 0n ? rest : 0n)]);
+  });
+  if (other.some(([, v]) => v !== 0)) aligned.series.push({ label: otherLabel, points: other });
+  return aligned;
+}
