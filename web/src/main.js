@@ -50,7 +50,7 @@ function startApp() {
   // The banner: visible only while an error stands; role=alert so screen readers say it.
   const bannerText = h('span');
   const banner = h('div', { class: 'banner', role: 'alert', 'data-testid': 'error-banner', hidden: true },
-    bannerText, h('button', { type: 'button', class: 'chip-x', 'aria-label': 'Dismiss', onclick: () => { banner.hidden = true; }, text: '×' }));
+    bannerText, h('button', { type: 'button', class: 'chip-x dismiss', 'aria-label': 'Dismiss', onclick: () => { banner.hidden = true; } }));
   const bannerApi = {
     /** @param {unknown} e */
     error(e) {

@@ -49,6 +49,23 @@ export function isDay(text) {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === text;
 }
 
+/** The longest custom range: daily buckets, at most 1000 per series (the API's bound). */
+export const MAX_CUSTOM_DAYS = 1000;
+
+/**
+ * Why a custom range of UTC days [first, last] cannot be asked, or null when it can.
+ * @param {string} first YYYY-MM-DD
+ * @param {string} last YYYY-MM-DD, inclusive
+ * @returns {string|null}
+ */
+export function customRangeError(first, last) {
+  if (!isDay(first) || !isDay(last)) return 'Pick a first and a last day';
+  if (first > last) return 'The first day is after the last day';
+  const days = (Date.parse(last) - Date.parse(first)) / 86400000 + 1;
+  if (days > MAX_CUSTOM_DAYS) return `At most ${MAX_CUSTOM_DAYS} days (this range has ${days})`;
+  return null;
+}
+
 /**
  * @template T
  * @param {string|null} v
@@ -88,7 +105,7 @@ export function parseState(search) {
   if (s.hrange === 'custom') {
     const a = q.get('hstart') ?? '';
     const b = q.get('hend') ?? '';
-    if (isDay(a) && isDay(b) && a <= b) {
+    if (customRangeError(a, b) === null) {
       s.hstart = a;
       s.hend = b;
     } else {

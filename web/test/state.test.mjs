@@ -1,7 +1,7 @@
 // state.test.mjs — view state ⇄ URL query string: round trips, defaults, bad links.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseState, toQuery, defaultState, histRangeParams, isDay } from '../src/state.js';
+import { parseState, toQuery, defaultState, histRangeParams, isDay, customRangeError } from '../src/state.js';
 
 test('default state round trips to a short URL', () => {
   const d = defaultState();
@@ -77,4 +77,13 @@ test('histRangeParams: preset → time_range, custom → whole UTC days, end day
     { start: '2026-01-31T00:00:00Z', end: '2026-03-01T00:00:00Z' });
   assert.deepEqual(histRangeParams({ ...defaultState(), hrange: 'custom', hstart: '2026-12-31', hend: '2026-12-31' }),
     { start: '2026-12-31T00:00:00Z', end: '2027-01-01T00:00:00Z' });
+});
+
+test('customRangeError: real days, in order, at most 1000 days', () => {
+  assert.equal(customRangeError('2026-01-01', '2026-01-01'), null);
+  assert.equal(customRangeError('2024-03-01', '2026-11-25'), null, '1000 days');
+  assert.match(String(customRangeError('2024-03-01', '2026-11-26')), /At most 1000 days \(this range has 1001\)/);
+  assert.match(String(customRangeError('2026-01-02', '2026-01-01')), /after/);
+  assert.match(String(customRangeError('', '2026-01-01')), /Pick/);
+  assert.equal(parseState('?hrange=custom&hstart=2000-01-01&hend=2026-11-27').hrange, 'last_7d');
 });

@@ -12,9 +12,9 @@
 import { h, panel, dataTable, emptyState, filterLink, button, saveBlob, answerMeta } from '../dom.js';
 import { chartBox, stackedBars, clearChart } from '../charts.js';
 import { formatBytes, formatCount, protocolName, fileStamp, formatTime } from '../format.js';
-import { aggregateByMonth, stackWithOther } from '../series.js';
+import { aggregateByMonth, stackWithOther, monthOf } from '../series.js';
 import { seriesCsv, csvFileName } from '../csv.js';
-import { histRangeParams, isDay } from '../state.js';
+import { histRangeParams, customRangeError } from '../state.js';
 
 /** The cold tier (Iceberg, 90 days), as committed: about a minute behind, stable between
  * commits, so what is shown does not move under the reader (docs/core.md). */
@@ -54,12 +54,9 @@ export function createHistoricalView(ctx) {
     onclick: () => {
       const a = startIn.value;
       const b = endIn.value;
-      if (!isDay(a) || !isDay(b)) rangeMsg.textContent = 'Pick a first and a last day';
-      else if (a > b) rangeMsg.textContent = 'The first day is after the last day';
-      else {
-        rangeMsg.textContent = '';
-        ctx.setState({ hrange: 'custom', hstart: a, hend: b });
-      }
+      const why = customRangeError(a, b);
+      rangeMsg.textContent = why ?? '';
+      if (why === null) ctx.setState({ hrange: 'custom', hstart: a, hend: b });
     },
   });
   const backend = h('span', { class: 'backend', 'data-testid': 'backend-info', 'data-backend': '' });
@@ -77,7 +74,9 @@ export function createHistoricalView(ctx) {
   const trendsEmpty = h('div');
   const pTrends = panel('Trends by protocol', [granSel, button('csv-trends', 'CSV', () => {
     const s = ctx.getState();
-    saveBlob(new Blob([seriesCsv(s.gran === 'month' ? 'month' : 'day', trendSeries)], { type: 'text/csv' }), csvFileName(`trends-per-${s.gran}`, rangeName(s), fileStamp(Date.now())));
+    // Months are named "2026-11" in the file; days keep their RFC 3339 bucket start.
+    const rows = s.gran === 'month' ? trendSeries.map((x) => ({ label: x.label, points: x.points.map(([t, v]) => [monthOf(t), v]) })) : trendSeries;
+    saveBlob(new Blob([seriesCsv(s.gran === 'month' ? 'month' : 'day', rows)], { type: 'text/csv' }), csvFileName(`trends-per-${s.gran}`, rangeName(s), fileStamp(Date.now())));
   }, 'Download trends as CSV')], 'wide');
   pTrends.body.append(trendsChart, trendsEmpty);
   const spikeList = h('ul', { 'data-testid': 'spike-list', class: 'spikes', 'aria-label': 'Spikes' });
