@@ -219,6 +219,22 @@ export function createApi({ fetchFn, storage, now = Date.now, onAuthLost = () =>
     return s;
   }
 
+  /**
+   * Does the core run without authentication (auth.enabled false)? Asks /api/netflow/fields
+   * without credentials; a 200 stores a session without token, as login() does on a 404.
+   * @returns {Promise<boolean>} false on 401 or any failure (then the login page is right)
+   */
+  async function probeNoAuth() {
+    try {
+      const res = await send('/api/netflow/fields', {});
+      if (!res.ok) return false;
+      save({ access_token: null, refresh_token: null, expires_at: null, username: '', noauth: true });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Forgets the session (no server call: access tokens expire on their own). */
   function logout() {
     save(null);
@@ -321,5 +337,5 @@ export function createApi({ fetchFn, storage, now = Date.now, onAuthLost = () =>
     }
   }
 
-  return { session, login, logout, refresh, refreshIfDue, get, getBlob };
+  return { session, login, logout, refresh, refreshIfDue, probeNoAuth, get, getBlob };
 }

@@ -195,7 +195,7 @@ function startApp() {
   // Normalise the URL (defaults dropped, bad values replaced) without a history entry.
   history.replaceState(null, '', '?' + toQuery(app.state));
   if (api.session()) showShell();
-  else showLogin();
+  else api.probeNoAuth().then((open) => (open ? showShell() : showLogin()));
 }
 
 try {

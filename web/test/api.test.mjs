@@ -183,3 +183,25 @@ test('parseJsonExact: big integers as strings, everything else as JSON.parse', (
   assert.deepEqual(parseJsonExact('{"k\\\\":1}'), { 'k\\': 1 });
   assert.throws(() => parseJsonExact('{'), SyntaxError);
 });
+
+test('probeNoAuth: 200 without credentials → a session without token; 401 → none', async () => {
+  const store = memStore();
+  let status = 401;
+  const f = fakeFetch((url, init) => {
+    assert.equal(url, '/api/netflow/fields');
+    assert.equal(init.headers, undefined, 'no credentials sent');
+    return answer(status, status === 200 ? { group_by: [] } : { error: { message: 'no', parameter: null } });
+  });
+  const api = createApi({ fetchFn: f.fn, storage: store });
+  assert.equal(await api.probeNoAuth(), false);
+  assert.equal(api.session(), null);
+  status = 200;
+  assert.equal(await api.probeNoAuth(), true);
+  assert.equal(api.session().noauth, true);
+  const g = fakeFetch((url, init) => {
+    assert.equal(init.headers.Authorization, undefined, 'no Authorization header without a token');
+    return answer(200, { results: [] });
+  });
+  const api2 = createApi({ fetchFn: g.fn, storage: store });
+  assert.deepEqual(await api2.get('/api/netflow'), { results: [] });
+});

@@ -32,7 +32,7 @@ export function createHealthView(ctx) {
     const dropCell = hop.up === false ? h('span', { class: 'bad', text: hop.error ?? 'down' })
       : drops.length === 0 ? h('span', { class: 'muted', text: 'none counted' })
         : h('details', {},
-          h('summary', { class: nonzero.length ? 'bad' : 'muted', text: nonzero.length ? `${nonzero.length} reason(s) non-zero` : `0 (${drops.length} reasons)` }),
+          h('summary', { class: nonzero.length ? 'bad' : 'muted', text: nonzero.length ? `${nonzero.length} reason${nonzero.length === 1 ? '' : 's'} non-zero` : `0 (${drops.length} reason${drops.length === 1 ? '' : 's'})` }),
           h('ul', { class: 'drops' }, ...drops.map(([k, v]) =>
             h('li', { class: toBigInt(/** @type {any} */ (v)) !== 0n ? 'bad' : 'muted', 'data-reason': k, 'data-value': String(v) }, `${k}: ${formatCount(/** @type {any} */ (v))}`))));
     if (nonzero.length) /** @type {HTMLElement} */ (dropCell).setAttribute('open', '');

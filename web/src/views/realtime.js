@@ -41,7 +41,6 @@ function emptyText(s, what) {
  * @param {(patch: Partial<import('../state.js').ViewState>) => void} ctx.setState
  * @param {(f: string) => void} ctx.addFilter
  * @param {{error: (e: unknown) => void, clear: () => void}} ctx.banner
- * @param {HTMLElement} ctx.filterBar
  */
 export function createRealtimeView(ctx) {
   const { api } = ctx;
@@ -116,9 +115,12 @@ export function createRealtimeView(ctx) {
   }
 
   /**
-   * @param {string} key field of the rows
-   * @param {string} field filter field for clicks
-   * @param {any} ans
+   * A top-talkers table: addresses are filter links, bytes right-aligned.
+   * @param {string} testid
+   * @param {string} caption accessible name
+   * @param {string} label the key column's header
+   * @param {'src_ip'|'dst_ip'} field the grouped field (and the filter a click adds)
+   * @param {any} ans the API's answer
    */
   function talkersTable(testid, caption, label, field, ans) {
     return dataTable(testid, caption, [
