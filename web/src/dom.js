@@ -136,3 +136,25 @@ export function answerMeta(answer) {
   if (answer.approximate) parts.push('approximate');
   return parts.join(' · ');
 }
+
+/**
+ * A note that says the panels show older data after a failed refresh (the views keep their
+ * last data on errors). ok() after a good refresh hides it and remembers when; failed() shows
+ * it with that time.
+ * @returns {{el: HTMLElement, ok: () => void, failed: () => void}}
+ */
+export function staleNote() {
+  let last = '';
+  const el = h('span', { class: 'stale', 'data-testid': 'stale-note', hidden: true });
+  return {
+    el,
+    ok() {
+      last = new Date().toISOString().slice(11, 19);
+      el.hidden = true;
+    },
+    failed() {
+      el.textContent = last ? `Last refresh failed: showing data from ${last} UTC` : 'No data yet';
+      el.hidden = false;
+    },
+  };
+}

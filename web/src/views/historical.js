@@ -9,7 +9,7 @@
  * months are those daily buckets summed client-side (series.js aggregateByMonth), since
  * calendar months are not fixed-width buckets.
  */
-import { h, panel, dataTable, emptyState, filterLink, button, saveBlob, answerMeta } from '../dom.js';
+import { h, panel, dataTable, emptyState, filterLink, button, saveBlob, answerMeta, staleNote } from '../dom.js';
 import { chartBox, stackedBars, clearChart } from '../charts.js';
 import { formatBytes, formatCount, protocolName, fileStamp, formatTime } from '../format.js';
 import { aggregateByMonth, stackWithOther, monthOf } from '../series.js';
@@ -60,12 +60,13 @@ export function createHistoricalView(ctx) {
     },
   });
   const backend = h('span', { class: 'backend', 'data-testid': 'backend-info', 'data-backend': '' });
+  const stale = staleNote();
   const toolbar = h('div', { class: 'toolbar' },
     h('div', { class: 'presets', role: 'group', 'aria-label': 'Date range' }, ...presetButtons),
     h('span', { class: 'custom-range' },
       h('label', { for: 'hist-start', text: 'From' }), startIn,
       h('label', { for: 'hist-end', text: 'to' }), endIn, apply, rangeMsg),
-    backend);
+    stale.el, backend);
 
   const granSel = /** @type {HTMLSelectElement} */ (h('select', { 'data-testid': 'trend-granularity', id: 'trend-granularity', 'aria-label': 'Trend granularity' },
     h('option', { value: 'day', text: 'per day' }), h('option', { value: 'month', text: 'per month' })));
@@ -175,8 +176,13 @@ export function createHistoricalView(ctx) {
         }
       }
     }
-    if (errors.length) ctx.banner.error(errors[0]);
-    else ctx.banner.clear();
+    if (errors.length) {
+      ctx.banner.error(errors[0]);
+      stale.failed();
+    } else {
+      ctx.banner.clear();
+      stale.ok();
+    }
   }
 
   return { el, refresh, syncControls };

@@ -7,7 +7,7 @@
  * on an error the banner says why and the panel keeps its last data. A generation counter
  * drops answers of a state that is no longer shown (a preset clicked mid-refresh).
  */
-import { h, panel, dataTable, emptyState, filterLink, button, saveBlob, answerMeta } from '../dom.js';
+import { h, panel, dataTable, emptyState, filterLink, button, saveBlob, answerMeta, staleNote } from '../dom.js';
 import { chartBox, barChart, lineChart, clearChart } from '../charts.js';
 import { formatBytes, formatBits, formatCount, protocolName, formatTime, fileStamp, toNumber } from '../format.js';
 import { stackWithOther, sumRows, bigToJson } from '../series.js';
@@ -56,9 +56,10 @@ export function createRealtimeView(ctx) {
     onclick: () => ctx.setState({ auto: !ctx.getState().auto }),
   });
   const backend = h('span', { class: 'backend', 'data-testid': 'backend-info', 'data-backend': '' });
+  const stale = staleNote();
   const toolbar = h('div', { class: 'toolbar' },
     h('div', { class: 'presets', role: 'group', 'aria-label': 'Time range' }, ...presetButtons),
-    autoBtn, backend);
+    autoBtn, stale.el, backend);
 
   /** @param {string} id @param {string} label */
   function card(id, label) {
@@ -248,8 +249,13 @@ export function createRealtimeView(ctx) {
         }
       }
     }
-    if (errors.length) ctx.banner.error(errors[0]);
-    else ctx.banner.clear();
+    if (errors.length) {
+      ctx.banner.error(errors[0]);
+      stale.failed();
+    } else {
+      ctx.banner.clear();
+      stale.ok();
+    }
   }
 
   /** @param {{el: HTMLElement, value: HTMLElement, sub: HTMLElement}} c */
