@@ -11,8 +11,9 @@
 #        Iceberg table default.netflow (Parquet) ◀── netflow-parquet writer ┘
 #                    ▲ commits through iceberg-catalog (REST, SQLite)
 #
-#        serviceradar-core (http://127.0.0.1:8090): /api/netflow answers from both tiers,
-#        login with the credentials it prints, /api/netflow/status reads every daemon's metrics
+#        serviceradar-core (http://127.0.0.1:8090): the web UI and /api/netflow (answers from
+#        both tiers), login with the credentials it prints; /api/netflow/status reads every
+#        daemon's metrics
 #
 # serviceradar-flowtail reads the stream back and prints one line per flow as it arrives in
 # JetStream; every 10 s a line says how many flows ClickHouse and the Iceberg table hold and
@@ -278,6 +279,7 @@ catalog      Iceberg REST catalog http://127.0.0.1:$catalog_port/v1/namespaces/d
 parquet      → Iceberg table default.netflow in $state/iceberg/default/netflow (commits every 30 s),
                http://$pq_metrics/metrics
 core         http://127.0.0.1:$core_port  (user admin, password $admin_pw)
+               web UI: open http://127.0.0.1:$core_port/ and log in with that user and password
                e.g. curl -H "Authorization: Bearer \$token" 'http://127.0.0.1:$core_port/api/netflow?time_range=last_15m&group_by=src_ip'
                after token=\$(curl -s -d '{"username":"admin","password":"$admin_pw"}' http://127.0.0.1:$core_port/auth/login | jq -r .access_token)
 flowgen      $rate flows/s from 3 exporters (127.0.0.10 v5, .11 v9, .12 IPFIX)
@@ -311,8 +313,18 @@ api() {
         { token=; return 1; }
     printf '%s' "$out"
 }
+declare -A reported=()
 while kill -0 "${pids[-1]}" 2>/dev/null; do
     sleep 10
+    # A component that died is named once (the others keep running: Ctrl-C stops them).
+    for f in "$state"/run/*.pid; do
+        name=$(basename "$f" .pid)
+        if [ -z "${reported[$name]:-}" ] && ! kill -0 "$(cat "$f")" 2>/dev/null; then
+            echo "run.sh: $name exited; the end of $state/$name.log:" >&2
+            tail -3 "$state/$name.log" >&2 || true
+            reported[$name]=1
+        fi
+    done
     ans=$(api "/api/netflow/realtime?time_range=last_15m&group_by=src_ip&limit=3") || continue
     top=$(jq -r '[.results[] | [.[]] | "\(.[0]) \(.[1]) B"] | join(", ")' <<<"$ans")
     now=$(date +%s) # what the hot tier holds: its last 47 hours
