@@ -111,3 +111,36 @@ export function stackWithOther(series, totalRows, metric, otherLabel = 'other') 
   if (other.some(([, v]) => v !== 0)) aligned.series.push({ label: otherLabel, points: other });
   return aligned;
 }
+
+/**
+ * Adds a zero row for every bucket of [start, end) the rows lack, so a chart shows the whole
+ * range (a 7-day view has 7 days even when flows exist on one): days (step "day") start at
+ * 00:00 UTC, months (step "month") on the 1st.
+ * @param {SeriesRow[]} rows ascending, as the API answered (or as aggregateByMonth made them)
+ * @param {string} start RFC 3339, the answer's start
+ * @param {string} end RFC 3339, the answer's end (exclusive)
+ * @param {'day'|'month'} step
+ * @param {string} metric
+ * @returns {SeriesRow[]} ascending; the given rows unchanged, zero rows added; at most 1000
+ *   buckets are added (the API's own bound), beyond that the rows are returned as they are
+ */
+export function fillBuckets(rows, start, end, step, metric) {
+  const t0 = Date.parse(start), t1 = Date.parse(end);
+  if (!(t0 < t1)) return rows;
+  const have = new Set(rows.map((r) => Date.parse(r.timestamp)));
+  const grid = [];
+  const d = new Date(t0);
+  let t = step === 'month' ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)
+    : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  while (t < t1) {
+    if (grid.length > 1000) return rows;
+    grid.push(t);
+    const n = new Date(t);
+    t = step === 'month' ? Date.UTC(n.getUTCFullYear(), n.getUTCMonth() + 1, 1) : t + 86400000;
+  }
+  const added = grid.filter((x) => !have.has(x))
+    .map((x) => ({ timestamp: new Date(x).toISOString().replace('.000Z', 'Z'), [metric]: 0, spike: false }));
+  if (added.length === 0) return rows;
+  return [...rows, ...added].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
+}
+

@@ -1,7 +1,7 @@
 // series.test.mjs — stacking on common buckets (missing = 0) and month aggregation (exact).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alignSeries, aggregateByMonth, monthOf, sumRows, bigToJson, stackWithOther } from '../src/series.js';
+import { alignSeries, aggregateByMonth, monthOf, sumRows, bigToJson, stackWithOther, fillBuckets } from '../src/series.js';
 
 test('alignSeries: union of buckets ascending, missing buckets are 0', () => {
   const r = alignSeries([
@@ -86,3 +86,26 @@ test('stackWithOther: the stack adds up to the total; no "other" when nothing is
   const over = stackWithOther([tcp], [{ timestamp: '2026-11-27T00:00:00Z', bytes: 4 }], 'bytes');
   assert.deepEqual(over.series.map((s) => s.label), ['tcp'], 'never negative');
 });
+
+test('fillBuckets: every day of the range, zero where the API had no bucket', () => {
+  const rows = [{ timestamp: '2026-11-27T00:00:00Z', bytes: 5, spike: true }];
+  const r = fillBuckets(rows, '2026-11-20T13:05:00Z', '2026-11-27T13:05:01Z', 'day', 'bytes');
+  assert.equal(r.length, 8); // the 20th (partial) .. the 27th
+  assert.deepEqual(r[0], { timestamp: '2026-11-20T00:00:00Z', bytes: 0, spike: false });
+  assert.deepEqual(r[7], rows[0]);
+  assert.deepEqual(r.map((x) => x.timestamp.slice(8, 10)), ['20', '21', '22', '23', '24', '25', '26', '27']);
+});
+
+test('fillBuckets: months, across a year end; nothing to add; bad ranges', () => {
+  const r = fillBuckets([{ timestamp: '2027-01-01T00:00:00Z', flows: '9007199254740993' }],
+    '2026-11-15T00:00:00Z', '2027-02-01T00:00:00Z', 'month', 'flows');
+  assert.deepEqual(r.map((x) => x.timestamp), ['2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z', '2027-01-01T00:00:00Z']);
+  assert.equal(r[2].flows, '9007199254740993');
+  const full = [{ timestamp: '2026-11-27T00:00:00Z', bytes: 1 }];
+  assert.equal(fillBuckets(full, '2026-11-27T01:00:00Z', '2026-11-27T02:00:00Z', 'day', 'bytes'), full);
+  assert.equal(fillBuckets(full, '2026-11-28T00:00:00Z', '2026-11-27T00:00:00Z', 'day', 'bytes'), full);
+  assert.equal(fillBuckets(full, 'nonsense', '2026-11-27T00:00:00Z', 'day', 'bytes'), full);
+  // more than 1000 days: left as they are
+  assert.equal(fillBuckets(full, '2020-01-01T00:00:00Z', '2026-11-27T00:00:00Z', 'day', 'bytes'), full);
+});
+

@@ -12,7 +12,7 @@
 import { h, panel, dataTable, emptyState, filterLink, button, saveBlob, answerMeta, staleNote } from '../dom.js';
 import { chartBox, stackedBars, clearChart } from '../charts.js';
 import { formatBytes, formatCount, protocolName, fileStamp, formatTime } from '../format.js';
-import { aggregateByMonth, stackWithOther, monthOf } from '../series.js';
+import { aggregateByMonth, stackWithOther, monthOf, fillBuckets } from '../series.js';
 import { seriesCsv, csvFileName } from '../csv.js';
 import { histRangeParams, customRangeError } from '../state.js';
 
@@ -159,11 +159,15 @@ export function createHistoricalView(ctx) {
           named = named.map((n) => ({ label: n.label, rows: aggregateByMonth(n.rows, 'bytes') }));
           totalRows = aggregateByMonth(totalRows, 'bytes');
         }
+        // The whole range on the axis: days (or months) without flows as zero.
+        const hasFlows = totalRows.length > 0;
+        if (hasFlows)
+          totalRows = fillBuckets(totalRows, total.v.start, total.v.end, s.gran === 'month' ? 'month' : 'day', 'bytes');
         // The stack adds up to the total: protocols beyond the top ones go to "other".
         const aligned = stackWithOther(named, totalRows, 'bytes', 'other protocols');
         const spikeAt = new Map(totalRows.map((r) => [new Date(r.timestamp).getTime(), r.spike === true]));
         trendSeries = aligned.series;
-        if (aligned.labels.length === 0) {
+        if (!hasFlows) {
           clearChart(trendsChart);
           trendsChart.hidden = true;
           trendsEmpty.replaceChildren(emptyState(`No flows in ${rangeText(s)}${s.filters.length ? ' matching ' + s.filters.join(' and ') : ''}. The cold tier commits about once a minute; older days appear once flows were kept that long.`));
