@@ -105,19 +105,12 @@ parse_tsv(const char *body, size_t len, bool series, nf_api_row **out, size_t *n
     return NF_OK;
 }
 
-nf_status
-core_ch_run(nf_core *c, const nf_q_request *q, nf_api_row **rows, size_t *n, char *plan,
-            size_t n_plan, nf_err *err)
+/* One query over a fresh connection as the configured (read-only) user: *body malloc'd
+ * (free()) and *len on NF_OK. Counted as a ClickHouse backend query; a failure as an error. */
+static nf_status
+ch_query(nf_core *c, const char *sql, size_t max, char **body, size_t *len, nf_err *err)
 {
     const nf_core_netflow_config *nf = &c->cfg->netflow;
-    char *sql = NULL, *body = NULL;
-    nf_ch *ch = NULL;
-    size_t len = 0;
-    nf_status st = nf_q_build(q, nf->clickhouse_database, &sql, err);
-    if (st != NF_OK)
-        return st;
-    if (plan != NULL && nf_q_explain(q, plan, n_plan, err) != NF_OK)
-        plan[0] = '\0';
     nf_ch_config cc = {
         .url = nf->clickhouse_url,
         .user = nf->clickhouse_user,
@@ -125,12 +118,31 @@ core_ch_run(nf_core *c, const nf_q_request *q, nf_api_row **rows, size_t *n, cha
         .database = nf->clickhouse_database,
         .timeout_ms = nf->clickhouse_timeout_ms,
     };
+    nf_ch *ch = NULL;
     atomic_fetch_add(&c->backend_queries[CORE_B_CLICKHOUSE], 1);
-    if ((st = nf_ch_open(&cc, &ch, err)) != NF_OK ||
-        (st = nf_ch_query(ch, sql, CH_MAX_ANSWER, &body, &len, err)) != NF_OK ||
+    nf_status st = nf_ch_open(&cc, &ch, err);
+    if (st == NF_OK)
+        st = nf_ch_query(ch, sql, max, body, len, err);
+    nf_ch_close(ch);
+    if (st != NF_OK)
+        atomic_fetch_add(&c->backend_errors[CORE_B_CLICKHOUSE], 1);
+    return st;
+}
+
+nf_status
+core_ch_run(nf_core *c, const nf_q_request *q, nf_api_row **rows, size_t *n, char *plan,
+            size_t n_plan, nf_err *err)
+{
+    char *sql = NULL, *body = NULL;
+    size_t len = 0;
+    nf_status st = nf_q_build(q, c->cfg->netflow.clickhouse_database, &sql, err);
+    if (st != NF_OK)
+        return st;
+    if (plan != NULL && nf_q_explain(q, plan, n_plan, err) != NF_OK)
+        plan[0] = '\0';
+    if ((st = ch_query(c, sql, CH_MAX_ANSWER, &body, &len, err)) == NF_OK &&
         (st = parse_tsv(body, len, q->group_by == NF_Q_TIME, rows, n, err)) != NF_OK)
         atomic_fetch_add(&c->backend_errors[CORE_B_CLICKHOUSE], 1);
-    nf_ch_close(ch);
     free(body);
     free(sql);
     return st;
@@ -195,39 +207,30 @@ parse_flow(const char *p, const char *nl, nf_api_flow *f)
 nf_status
 core_ch_flows(nf_core *c, const nf_q_request *q, nf_api_flow **out, size_t *nout, nf_err *err)
 {
-    const nf_core_netflow_config *nf = &c->cfg->netflow;
     char *sql = NULL, *body = NULL;
     size_t len = 0;
-    nf_status st = nf_q_build_flows(q, nf->clickhouse_database, &sql, err);
+    nf_status st = nf_q_build_flows(q, c->cfg->netflow.clickhouse_database, &sql, err);
     if (st != NF_OK)
         return st;
-    nf_ch_config cc = {
-        .url = nf->clickhouse_url,
-        .user = nf->clickhouse_user,
-        .password = nf->clickhouse_password,
-        .database = nf->clickhouse_database,
-        .timeout_ms = nf->clickhouse_timeout_ms,
-    };
-    nf_ch *ch = NULL;
-    atomic_fetch_add(&c->backend_queries[CORE_B_CLICKHOUSE], 1);
-    if ((st = nf_ch_open(&cc, &ch, err)) == NF_OK)
-        st = nf_ch_query(ch, sql, CH_MAX_ANSWER, &body, &len, err);
-    nf_ch_close(ch);
+    st = ch_query(c, sql, CH_MAX_ANSWER, &body, &len, err);
     free(sql);
-    nf_api_flow *flows = NULL;
+    if (st != NF_OK)
+        return st;
+    nf_api_flow *flows = calloc(q->limit, sizeof(*flows));
     size_t n = 0;
-    if (st == NF_OK && (flows = calloc(q->limit, sizeof(*flows))) == NULL)
+    if (flows == NULL)
         st = nf_err_set(err, NF_ENOMEM, "recent flows: out of memory");
     for (const char *p = body, *end = body + len; st == NF_OK && p < end; n++) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (nl == NULL || n == q->limit || !parse_flow(p, nl, &flows[n]))
+        if (nl == NULL || n == q->limit || !parse_flow(p, nl, &flows[n])) {
             st = nf_err_set(err, NF_EPROTO, "ClickHouse answer line %zu: not a flow row", n + 1);
-        else
+            atomic_fetch_add(&c->backend_errors[CORE_B_CLICKHOUSE], 1);
+        } else {
             p = nl + 1;
+        }
     }
     free(body);
     if (st != NF_OK) {
-        atomic_fetch_add(&c->backend_errors[CORE_B_CLICKHOUSE], 1);
         free(flows);
         return st;
     }
@@ -297,32 +300,17 @@ core_ice_freshness(nf_core *c, int64_t *fresh_ms, int64_t *snapshot_id, nf_err *
 nf_status
 core_ch_latest(nf_core *c, int64_t *latest_s, nf_err *err)
 {
-    const nf_core_netflow_config *nf = &c->cfg->netflow;
     /* The database name is a checked identifier from the config; nothing else varies. The
      * one-day bound lets ClickHouse read only the newest partitions. */
     char sql[256];
     snprintf(sql, sizeof(sql),
-             "SELECT toUInt64(max(timestamp)) FROM %s.netflow "
-             "WHERE timestamp >= now() - 86400",
-             nf->clickhouse_database);
-    nf_ch_config cc = {
-        .url = nf->clickhouse_url,
-        .user = nf->clickhouse_user,
-        .password = nf->clickhouse_password,
-        .database = nf->clickhouse_database,
-        .timeout_ms = nf->clickhouse_timeout_ms,
-    };
-    nf_ch *ch = NULL;
+             "SELECT toUInt64(max(timestamp)) FROM %s.netflow WHERE timestamp >= now() - 86400",
+             c->cfg->netflow.clickhouse_database);
     char *body = NULL;
     size_t len = 0;
-    nf_status st = nf_ch_open(&cc, &ch, err);
-    if (st == NF_OK)
-        st = nf_ch_query(ch, sql, 64, &body, &len, err);
-    nf_ch_close(ch);
-    if (st != NF_OK) {
-        atomic_fetch_add(&c->backend_errors[CORE_B_CLICKHOUSE], 1);
+    nf_status st = ch_query(c, sql, 64, &body, &len, err);
+    if (st != NF_OK)
         return st;
-    }
     uint64_t v = 0;
     bool ok = len > 1 && body[len - 1] == '\n' && parse_u64(body, len - 1, &v) &&
               v <= INT64_MAX;

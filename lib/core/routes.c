@@ -104,6 +104,34 @@ json_append(char *json, const char *extra)
     return g;
 }
 
+/* Parses the request's parameters for route into *req; false after setting the 400. */
+static bool
+parse_params(const nf_api_kv *kv, size_t n, int64_t now_s, nf_api_route route,
+             nf_api_request *req, core_answer *a)
+{
+    char param[NF_API_PARAM_MAX];
+    nf_err e = {0};
+    if (nf_api_parse(kv, n, now_s, route, req, param, &e) == NF_OK)
+        return true;
+    core_fail(a, 400, param, "%s", e.msg);
+    return false;
+}
+
+/* True after setting a 400 (naming time_range or start) when req's range starts before what
+ * the hot tier keeps; what says what the caller asked for, instead says where to go. */
+static bool
+refused_before_hot(const nf_core *c, const nf_api_request *req, int64_t now_s,
+                   const char *what, core_answer *a)
+{
+    uint64_t keep_s = c->cfg->netflow.hot_retention_ms / 1000;
+    if (req->q.start >= now_s - (int64_t)keep_s)
+        return false;
+    const char *p = (req->given & NF_API_GIVEN_TIME_RANGE) ? "time_range" : "start";
+    core_fail(a, 400, p, "parameter '%s': the range starts before the hot tier's retention (%"
+              PRIu64 " s); %s", p, keep_s, what);
+    return true;
+}
+
 void
 core_route_netflow(nf_core *c, nf_api_route route, const nf_api_kv *kv, size_t n,
                    int64_t now_s, core_answer *a)
@@ -111,25 +139,16 @@ core_route_netflow(nf_core *c, nf_api_route route, const nf_api_kv *kv, size_t n
     uint64_t t0 = mono_ms();
     const nf_core_netflow_config *nfc = &c->cfg->netflow;
     nf_api_request req;
-    char param[NF_API_PARAM_MAX];
     nf_err e = {0};
-    if (nf_api_parse(kv, n, now_s, route, &req, param, &e) != NF_OK) {
-        core_fail(a, 400, param, "%s", e.msg);
+    if (!parse_params(kv, n, now_s, route, &req, a))
         return;
-    }
     int64_t hot_floor = now_s - (int64_t)(nfc->hot_retention_ms / 1000);
-    const char *range_param = (req.given & NF_API_GIVEN_TIME_RANGE) ? "time_range" : "start";
     enum { USE_CH, USE_ICE, USE_BOTH } use;
     int64_t boundary = 0;
     bool incomplete = false;
     if (route == NF_API_REALTIME) {
-        if (req.q.start < hot_floor) {
-            core_fail(a, 400, range_param,
-                      "parameter '%s': the range starts before the hot tier's retention (%" PRIu64
-                      " s); use /api/netflow or /api/netflow/historical",
-                      range_param, nfc->hot_retention_ms / 1000);
+        if (refused_before_hot(c, &req, now_s, "use /api/netflow or /api/netflow/historical", a))
             return;
-        }
         use = USE_CH;
     } else if (route == NF_API_HISTORICAL ||
                (req.given & (NF_API_GIVEN_SNAPSHOT | NF_API_GIVEN_AS_OF))) {
@@ -287,21 +306,11 @@ void
 core_route_flows(nf_core *c, const nf_api_kv *kv, size_t n, int64_t now_s, core_answer *a)
 {
     uint64_t t0 = mono_ms();
-    const nf_core_netflow_config *nfc = &c->cfg->netflow;
     nf_api_request req;
-    char param[NF_API_PARAM_MAX];
     nf_err e = {0};
-    if (nf_api_parse(kv, n, now_s, NF_API_FLOWS, &req, param, &e) != NF_OK) {
-        core_fail(a, 400, param, "%s", e.msg);
+    if (!parse_params(kv, n, now_s, NF_API_FLOWS, &req, a) ||
+        refused_before_hot(c, &req, now_s, "only the hot tier keeps raw flows", a))
         return;
-    }
-    int64_t hot_floor = now_s - (int64_t)(nfc->hot_retention_ms / 1000);
-    if (req.q.start < hot_floor) {
-        const char *p = (req.given & NF_API_GIVEN_TIME_RANGE) ? "time_range" : "start";
-        core_fail(a, 400, p, "parameter '%s': raw flows are kept by the hot tier only (%" PRIu64
-                  " s)", p, nfc->hot_retention_ms / 1000);
-        return;
-    }
     nf_api_flow *flows = NULL;
     size_t nflows = 0;
     nf_status st = NF_OK;
