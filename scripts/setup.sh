@@ -36,6 +36,7 @@ apt_packages=(
     libssl-dev libcrypt-dev                                    # core: HS256 tokens, bcrypt users
     jq procps                                                  # test and benchmark glue
     chromium                                                   # web UI tests (headless, driven by playwright-core)
+    prometheus                                                 # install test: a real Prometheus scrapes every daemon
 )
 
 DUCKDB_VERSION=1.4.4
