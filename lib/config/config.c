@@ -435,6 +435,14 @@ nf_security_path(const nf_security_config *sec, const char *name, char *out, siz
     return true;
 }
 
+bool
+nf_security_files_get(const nf_security_config *sec, nf_security_files *out)
+{
+    bool ok = nf_security_path(sec, sec->tls.ca_file, out->ca, sizeof(out->ca));
+    ok = nf_security_path(sec, sec->tls.cert_file, out->cert, sizeof(out->cert)) && ok;
+    return nf_security_path(sec, sec->tls.key_file, out->key, sizeof(out->key)) && ok;
+}
+
 void
 nf_cfg_log_unknown_key(void *ctx, const char *file, const char *key)
 {

@@ -113,6 +113,16 @@ typedef struct nf_security_config {
  * in n bytes. */
 bool nf_security_path(const nf_security_config *sec, const char *name, char *out, size_t n);
 
+/* The client side of a security block as full paths ("" where not set): what a TLS client
+ * (libcurl, e.g. an Iceberg REST catalog client) is given. */
+typedef struct nf_security_files {
+    char ca[1024], cert[1024], key[1024];
+} nf_security_files;
+
+/* Fills out from sec's tls.ca_file, cert_file and key_file (nf_security_path). False when a
+ * path does not fit (that one is then ""). */
+bool nf_security_files_get(const nf_security_config *sec, nf_security_files *out);
+
 /* Table for nf_security_config, to embed with NF_CFG_OBJECT. */
 extern const nf_cfg_field nf_security_table[];
 

@@ -6,6 +6,7 @@
  *      connection costs a TCP handshake on loopback/LAN — small next to a query — and needs no
  *      pool, no lock and no lifetime rules between requests.
  *   2. Iceberg: c->duck and c->cat are shared and used under c->hist_mu, one query at a time
+ *      (the catalog client is opened on first use, and again after a failure)
  *      (DuckDB parallelises inside a query with duckdb_threads; its memory limit then bounds
  *      the whole process's historical memory).
  *   3. ClickHouse's answer is untrusted text: at most CH_MAX_ANSWER bytes, every line exactly
@@ -239,6 +240,32 @@ core_ch_flows(nf_core *c, const nf_q_request *q, nf_api_flow **out, size_t *nout
     return NF_OK;
 }
 
+/* The catalog client, opened on first use and again after a failed open (caller holds
+ * hist_mu): a catalog that is down when the core starts, or restarts later, costs the
+ * historical answers of that time (503), not the core. */
+static nf_status
+ice_catalog(nf_core *c, nf_err *err)
+{
+    if (c->cat != NULL)
+        return NF_OK;
+    const nf_core_netflow_config *nf = &c->cfg->netflow;
+    nf_security_files f = {{0}};
+    if (strncmp(nf->iceberg_catalog, "https://", 8) == 0)
+        nf_security_files_get(&nf->iceberg_security, &f);
+    nf_ice_catalog_config icc = {.uri = nf->iceberg_catalog,
+                                 .ca_file = f.ca[0] ? f.ca : NULL,
+                                 .cert_file = f.cert[0] ? f.cert : NULL,
+                                 .key_file = f.key[0] ? f.key : NULL};
+    nf_status st = nf_ice_catalog_open(&icc, &c->cat, err);
+    if (st != NF_OK) {
+        c->cat = NULL;
+        /* The catalog's own status says what failed; unreachable is "come back later". */
+        if (st != NF_EINVAL && st != NF_ENOMEM)
+            st = NF_EAGAIN;
+    }
+    return st;
+}
+
 nf_status
 core_ice_run(nf_core *c, const nf_q_request *q, const nf_histq_options *opt,
              nf_api_row **rows, size_t *n, int64_t *snapshot_id, nf_err *err)
@@ -248,8 +275,10 @@ core_ice_run(nf_core *c, const nf_q_request *q, const nf_histq_options *opt,
     memset(&stats, 0, sizeof(stats));
     atomic_fetch_add(&c->backend_queries[CORE_B_ICEBERG], 1);
     pthread_mutex_lock(&c->hist_mu);
-    nf_status st = nf_histq_run(c->cat, c->cfg->ice_ns, c->cfg->ice_table, opt, c->duck, q,
-                                &res, &stats, err);
+    nf_status st = ice_catalog(c, err);
+    if (st == NF_OK)
+        st = nf_histq_run(c->cat, c->cfg->ice_ns, c->cfg->ice_table, opt, c->duck, q, &res,
+                          &stats, err);
     pthread_mutex_unlock(&c->hist_mu);
     if (st != NF_OK) {
         atomic_fetch_add(&c->backend_errors[CORE_B_ICEBERG], 1);
@@ -282,8 +311,9 @@ core_ice_freshness(nf_core *c, int64_t *fresh_ms, int64_t *snapshot_id, nf_err *
 {
     nf_ice_table *t = NULL;
     pthread_mutex_lock(&c->hist_mu);
-    nf_status st = nf_ice_catalog_load(c->cat, c->cfg->ice_ns, c->cfg->ice_table, &t, NULL,
-                                       err);
+    nf_status st = ice_catalog(c, err);
+    if (st == NF_OK)
+        st = nf_ice_catalog_load(c->cat, c->cfg->ice_ns, c->cfg->ice_table, &t, NULL, err);
     pthread_mutex_unlock(&c->hist_mu);
     if (st != NF_OK) {
         atomic_fetch_add(&c->backend_errors[CORE_B_ICEBERG], 1);

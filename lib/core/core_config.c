@@ -79,6 +79,9 @@ static const nf_cfg_field netflow_table[] = {
        "DuckDB worker threads for historical queries"),
     NF("duckdb_memory_limit", NF_CFG_STRING, duckdb_memory_limit, "1GB", 0, 0,
        "DuckDB memory limit (size text)"),
+    {"iceberg_security", NF_CFG_OBJECT, offsetof(nf_core_netflow_config, iceberg_security),
+     NULL, 0, 0, nf_security_table, NULL,
+     "https catalog: tls.cert_file/key_file (client certificate), tls.ca_file", NULL},
     {NULL, NF_CFG_END, 0, NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 

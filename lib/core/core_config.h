@@ -10,7 +10,9 @@
  *       "iceberg_table": "default.netflow",
  *       "realtime_threshold": "2d",  auto route: shorter ranges go to ClickHouse only
  *       "hot_retention": "2d",       what ClickHouse holds (its writer's retention)
- *       "duckdb_threads": 2, "duckdb_memory_limit": "1GB"
+ *       "duckdb_threads": 2, "duckdb_memory_limit": "1GB",
+ *       "iceberg_security": { ServiceRadar security block: with an https:// catalog, the
+ *                             client certificate the core presents and the CA it checks }
  *     },
  *     "auth": { … lib/auth/auth.h … },
  *     "security": { "tls": {"cert_file": "…", "key_file": "…"}, "cert_dir": "…" },
@@ -52,6 +54,7 @@ typedef struct nf_core_netflow_config {
     uint64_t hot_retention_ms;   /* how far back ClickHouse holds flows */
     uint64_t duckdb_threads;     /* DuckDB worker threads of the historical path */
     char *duckdb_memory_limit;   /* DuckDB size text ("1GB") */
+    nf_security_config iceberg_security; /* https catalog: client certificate (mTLS), CA */
 } nf_core_netflow_config;
 
 /* A metrics endpoint /api/netflow/status reads. role: what the daemon is (decides which of

@@ -551,14 +551,13 @@ nf_core_start(const nf_core_config *cfg, nf_core **out, nf_err *err)
     const nf_core_netflow_config *nf = &cfg->netflow;
     if ((st = nf_duck_open(NULL, (int)nf->duckdb_threads, nf->duckdb_memory_limit, &c->duck,
                            err)) != NF_OK) {
-        nf_err_set(err, st, "netflow.duckdb_*: %s", err->msg);
+        char why[sizeof(err->msg)];
+        snprintf(why, sizeof(why), "%s", err->msg); /* nf_err_set must not read what it writes */
+        nf_err_set(err, st, "netflow.duckdb_*: %s", why);
         goto fail;
     }
-    nf_ice_catalog_config icc = {.uri = nf->iceberg_catalog};
-    if ((st = nf_ice_catalog_open(&icc, &c->cat, err)) != NF_OK) {
-        nf_err_set(err, st, "netflow.iceberg_catalog: %s", err->msg);
-        goto fail;
-    }
+    /* The Iceberg catalog is opened on first use (backends.c): one that is down now is not a
+     * reason to refuse the real-time answers. */
     nf_httpd_options ho = {
         .listen_addr = cfg->listen_addr,
         .addr = &addr,

@@ -45,7 +45,7 @@ const nf_cfg_field nf_poller_config_table[] = {
       "pause between polls of an agent that is caught up"),
     F("state_dir", NF_CFG_STRING, state_dir, "/var/lib/serviceradar/poller", 0, 0,
       "directory of the per-agent cursor files"),
-    {"metrics_addr", NF_CFG_STRING, offsetof(nf_poller_config, metrics_addr), "127.0.0.1:9192",
+    {"metrics_addr", NF_CFG_STRING, offsetof(nf_poller_config, metrics_addr), "127.0.0.1:9194",
      0, 0, NULL, NULL, "host:port serving Prometheus /metrics; \"\" = off",
      nf_cfg_check_hostport_or_empty},
     {"log_level", NF_CFG_STRING, offsetof(nf_poller_config, log_level), "info", 0, 0, NULL,

@@ -167,18 +167,14 @@ catalog_ready(nf_pqwriter *w)
 {
     nf_err err = {0};
     if (w->cat == NULL) {
-        const nf_security_config *sec = &w->cfg->security;
         bool tls = strncmp(w->cfg->iceberg_catalog, "https://", 8) == 0;
-        char ca[1024] = "", cert[1024] = "", key[1024] = "";
-        if (tls) {
-            nf_security_path(sec, sec->tls.ca_file, ca, sizeof(ca));
-            nf_security_path(sec, sec->tls.cert_file, cert, sizeof(cert));
-            nf_security_path(sec, sec->tls.key_file, key, sizeof(key));
-        }
+        nf_security_files f = {{0}};
+        if (tls)
+            nf_security_files_get(&w->cfg->security, &f);
         nf_ice_catalog_config cc = {.uri = w->cfg->iceberg_catalog,
-                                    .ca_file = ca[0] ? ca : NULL,
-                                    .cert_file = cert[0] ? cert : NULL,
-                                    .key_file = key[0] ? key : NULL,
+                                    .ca_file = f.ca[0] ? f.ca : NULL,
+                                    .cert_file = f.cert[0] ? f.cert : NULL,
+                                    .key_file = f.key[0] ? f.key : NULL,
                                     .token = w->cfg->catalog_token[0] ? w->cfg->catalog_token
                                                                       : NULL,
                                     .timeout_ms = (int)w->cfg->catalog_timeout_ms};

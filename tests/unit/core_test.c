@@ -447,6 +447,41 @@ test_server(void **state)
     rmdir(wh);
 }
 
+/* A REST catalog that is down when the core starts: the core starts (real-time answers do
+ * not need it), historical answers are 503 until it is back. */
+static void
+test_catalog_down_at_start(void **state)
+{
+    (void)state;
+    uint16_t port = free_port(), dead = free_port();
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "{\"listen_addr\": \"127.0.0.1:%u\", \"auth\": {\"enabled\": false}, "
+             "\"netflow\": {\"clickhouse_url\": \"http://127.0.0.1:%u\", \"iceberg_catalog\": "
+             "\"http://127.0.0.1:%u\", \"clickhouse_timeout\": \"2s\", "
+             "\"duckdb_memory_limit\": \"256MB\", \"duckdb_threads\": 1, "
+             "\"iceberg_security\": {\"cert_dir\": \"/nonexistent\", "
+             "\"tls\": {\"cert_file\": \"core.pem\", \"key_file\": \"core-key.pem\"}}}}",
+             port, dead, dead);
+    nf_core_config cfg;
+    nf_err err = {0};
+    assert_int_equal(nf_core_config_load_text("t.json", text, &cfg, NULL, NULL, &err), NF_OK);
+    assert_string_equal(cfg.netflow.iceberg_security.tls.cert_file, "core.pem");
+    nf_core *core = NULL;
+    if (nf_core_start(&cfg, &core, &err) != NF_OK)
+        fail_msg("the core did not start with its catalog down: %s", err.msg);
+    for (int i = 0; i < 2; i++) { /* and again: the open is retried */
+        reply r = http(port, "GET", "/api/netflow/historical?time_range=last_1h&group_by=protocol",
+                       NULL, NULL, 0);
+        expect_error(&r, 503, NULL);
+    }
+    reply r = http(port, "GET", "/healthz", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    nf_core_stop(core);
+    nf_core_config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -455,6 +490,7 @@ main(void)
         cmocka_unit_test(test_config_defaults),
         cmocka_unit_test(test_config_refused),
         cmocka_unit_test(test_server),
+        cmocka_unit_test(test_catalog_down_at_start),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
