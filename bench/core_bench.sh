@@ -12,7 +12,7 @@
 #      hourly rollups), so the historical path is the production one;
 #   3. serviceradar-core on loopback, plain HTTP, auth on (an API key made by authtool, sent
 #      as X-API-Key), both tiers configured;
-#   4. each question RUNS (30) times after WARMUP (3) untimed runs, end to end through the
+#   4. each question RUNS (100) times after WARMUP (5) untimed runs, end to end through the
 #      core (curl's time_total; one curl process per request, so a new TCP connection every
 #      time, no keep-alive) and directly on its backend:
 #        ClickHouse  tests/tools/chquery's SQL (the SQL the core sends) posted to
@@ -41,8 +41,8 @@ build=$(cd "${1:?usage: core_bench.sh BUILD_DIR [CH_FLOWS] [ICE_FLOWS] [ICE_DAYS
 ch_flows=${2:-100000000}
 ice_flows=${3:-300000000}
 ice_days=${4:-30}
-runs=${RUNS:-30}
-warmup=${WARMUP:-3}
+runs=${RUNS:-100}
+warmup=${WARMUP:-5}
 target_ms=10
 source "$(dirname "$0")/../tests/it/lib.sh" "$build"
 cd "$IT_WORK"
