@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/clock.h"
 #include "../clickhouse/clickhouse.h"
 
 /* 10 000 rows of at most 47 + 1 + 20 + 1 bytes is under 700 KB; 4 MiB leaves room without
@@ -306,25 +307,41 @@ core_ice_run(nf_core *c, const nf_q_request *q, const nf_histq_options *opt,
     return NF_OK;
 }
 
+/* How long a read of the cold tier's freshness is reused. The stitch boundary is a whole
+ * hour at most that fresh, so a few seconds late changes nothing; the metadata load it saves
+ * grows with the table's snapshots. */
+#define FRESHNESS_TTL_MS 5000u
+
 nf_status
 core_ice_freshness(nf_core *c, int64_t *fresh_ms, int64_t *snapshot_id, nf_err *err)
 {
     nf_ice_table *t = NULL;
+    uint64_t now = nf_mono_ms();
     pthread_mutex_lock(&c->hist_mu);
+    if (c->fresh_read_at != 0 && now - c->fresh_read_at < FRESHNESS_TTL_MS) {
+        *fresh_ms = c->fresh_ms;
+        if (snapshot_id != NULL)
+            *snapshot_id = c->fresh_snapshot;
+        pthread_mutex_unlock(&c->hist_mu);
+        return NF_OK;
+    }
     nf_status st = ice_catalog(c, err);
     if (st == NF_OK)
         st = nf_ice_catalog_load(c->cat, c->cfg->ice_ns, c->cfg->ice_table, &t, NULL, err);
-    pthread_mutex_unlock(&c->hist_mu);
-    if (st != NF_OK) {
-        atomic_fetch_add(&c->backend_errors[CORE_B_ICEBERG], 1);
-        return st;
+    if (st == NF_OK) {
+        const nf_ice_snapshot *s = nf_ice_table_current(t);
+        c->fresh_ms = s != NULL ? s->timestamp_ms : 0;
+        c->fresh_snapshot = s != NULL ? s->snapshot_id : 0;
+        c->fresh_read_at = now;
+        *fresh_ms = c->fresh_ms;
+        if (snapshot_id != NULL)
+            *snapshot_id = c->fresh_snapshot;
     }
-    const nf_ice_snapshot *s = nf_ice_table_current(t);
-    *fresh_ms = s != NULL ? s->timestamp_ms : 0;
-    if (snapshot_id != NULL)
-        *snapshot_id = s != NULL ? s->snapshot_id : 0;
+    pthread_mutex_unlock(&c->hist_mu);
     nf_ice_table_free(t);
-    return NF_OK;
+    if (st != NF_OK)
+        atomic_fetch_add(&c->backend_errors[CORE_B_ICEBERG], 1);
+    return st;
 }
 
 nf_status

@@ -50,6 +50,10 @@ struct nf_core {
     pthread_mutex_t hist_mu;
     nf_duck *duck;
     nf_ice_catalog *cat;
+    /* The cold tier's freshness, kept FRESHNESS_TTL_MS (backends.c) under hist_mu: a
+     * stitched answer would otherwise load the table's metadata twice. */
+    int64_t fresh_ms, fresh_snapshot;
+    uint64_t fresh_read_at; /* monotonic ms; 0 = never read */
     /* Counters: written by request threads, read by /metrics. */
     _Atomic uint64_t requests[CORE_R_COUNT][CORE_STATUS_COUNT];
     _Atomic uint64_t latency_us[CORE_R_COUNT];
