@@ -1,0 +1,432 @@
+# lib_faults.sh — the fault-injection suite of the whole central pipeline (sourced after
+# lib.sh and lib_iceberg.sh by tests/it/faults.sh, the short version in the test command, and
+# by bench/faults.sh, the long version). One function, faults_run, parameterised by:
+#
+#   FAULTS_FLOWS      flows flowgen sends (exact totals per exporter in its JSON)
+#   FAULTS_RATE       flows/s; the traffic lasts FAULTS_FLOWS / FAULTS_RATE seconds, and
+#                     every fault is injected inside that window
+#   FAULTS_KILLS      SIGKILL + restart of each central daemon (poller, ClickHouse writer,
+#                     Parquet writer, catalog, core) this many times at random moments
+#   FAULTS_CH_DOWN    seconds ClickHouse is away (once)
+#   FAULTS_CH_MODE    stop (SIGTERM, start again on the same ports and data) or sigstop
+#                     (frozen: INSERTs hang until the writer's timeout — the ambiguous case)
+#   FAULTS_DISK_FULL  seconds the warehouse disk stays full (once)
+#   FAULTS_SEED       the schedule's seed (random when unset; printed: a failing run is
+#                     reproduced with FAULTS_SEED=<seed>)
+#
+# Plus one nats-server restart (stopped by PID, started again on the same port and store).
+#
+# Design: the schedule is drawn up front from bash's seeded RANDOM and printed, then played
+# against the wall clock while flowgen sends, so the same seed gives the same faults at the
+# same moments of the traffic. Recovery is measured from the data itself, not from counters
+# that reset when a daemon is killed: ClickHouse's ingest_log (a row per stored message, with
+# its insert time), the Iceberg table's snapshots (commit timestamps), the poller's published
+# counter, the core's /healthz. Every check at the end is exact: per exporter, rows/bytes/
+# packets in ClickHouse and in Iceberg (the independent icebird reader, tests/js) equal
+# flowgen's totals minus what the edge counters say was dropped; the checker's ring is made
+# larger than the traffic, so nothing may be evicted and the poller may lose nothing.
+# mTLS is off in this suite (security mode none): it_spine_full and it_install cover mTLS;
+# here the faults are the subject.
+#
+# The warehouse is a tmpfs mounted on the catalog's warehouse directory. "Disk full" remounts
+# it with a size equal to what it holds (every further write: ENOSPC), "freed" remounts it
+# with its original size. Without mount permission the disk fault is skipped with a printed
+# reason (never silently).
+
+FAULTS_EVENTS=()   # "at_ms kind" of the schedule, sorted
+FAULTS_MOUNTED=
+FAULTS_WATCHERS=()
+
+# faults_forget PID — drop a PID from IT_PIDS (after it was killed and waited for), so the
+# cleanup never signals a reused one.
+faults_forget() {
+    local kept=() pid
+    for pid in "${IT_PIDS[@]:-}"; do
+        [ -n "$pid" ] && [ "$pid" != "$1" ] && kept+=("$pid")
+    done
+    IT_PIDS=("${kept[@]+"${kept[@]}"}")
+}
+
+# faults_kill PID — SIGKILL, wait, forget.
+faults_kill() {
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    faults_forget "$1"
+}
+
+faults_cleanup() {
+    local pid
+    for pid in "${FAULTS_WATCHERS[@]:-}"; do
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${IT_PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${IT_PIDS[@]:-}"; do
+        [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+    done
+    IT_PIDS=()
+    if [ -n "$FAULTS_MOUNTED" ]; then
+        umount "$FAULTS_MOUNTED" 2>/dev/null || umount -l "$FAULTS_MOUNTED" ||
+            echo "faults: could not unmount $FAULTS_MOUNTED" >&2
+    fi
+    it_cleanup
+}
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# ---- the daemons (each start sets its *_PID; ports and files stay the same) -------------------
+
+faults_start_nats() {
+    local log=$IT_WORK/nats/nats.log ready
+    ready=$(grep -c 'Server is ready' "$log" || true)
+    nats-server -c "$IT_WORK/nats/nats.conf" >>"$log" 2>&1 &
+    NATS_PID=$!
+    IT_PIDS+=("$NATS_PID")
+    it_wait_until "[ \$(grep -c 'Server is ready' '$log') -gt $ready ]" 20 ||
+        it_fail "nats-server did not restart: $(tail -5 "$log")"
+}
+
+faults_core_config() {
+    CORE_PORT=$(it_free_port tcp)
+    cat >"$IT_WORK/core.json" <<JSON
+{
+  "listen_addr": "127.0.0.1:$CORE_PORT",
+  "netflow": {
+    "clickhouse_url": "$CH_URL", "clickhouse_user": "$CH_READER_USER",
+    "clickhouse_password": "$CH_READER_PASSWORD", "clickhouse_database": "netflow",
+    "iceberg_catalog": "$CATALOG_URL", "iceberg_table": "default.netflow",
+    "duckdb_threads": 1, "duckdb_memory_limit": "256MB"
+  },
+  "auth": {"enabled": false},
+  "status": {
+    "sources": {
+      "checker": {"role": "checker", "url": "http://127.0.0.1:$CHECKER_METRICS_PORT/metrics"},
+      "agent": {"role": "agent", "url": "http://127.0.0.1:$AGENT_METRICS_PORT/metrics"},
+      "poller": {"role": "poller", "url": "http://127.0.0.1:$POLLER_METRICS_PORT/metrics"},
+      "clickhouse-writer": {"role": "clickhouse_writer", "url": "http://127.0.0.1:$WRITER_METRICS_PORT/metrics"},
+      "parquet-writer": {"role": "parquet_writer", "url": "http://127.0.0.1:$PQ_METRICS_PORT/metrics"},
+      "iceberg-catalog": {"role": "iceberg_catalog", "url": "http://127.0.0.1:$CATALOG_METRICS_PORT/metrics"}
+    }
+  }
+}
+JSON
+}
+
+faults_start_core() {
+    "$IT_BUILD/cmd/core/serviceradar-core" -c "$IT_WORK/core.json" 2>>"$IT_WORK/core.log" &
+    CORE_PID=$!
+    IT_PIDS+=("$CORE_PID")
+    it_wait_for curl -fsS "http://127.0.0.1:$CORE_PORT/healthz" ||
+        it_fail "core did not start: $(tail -5 "$IT_WORK/core.log")"
+}
+
+faults_start_catalog() {
+    # it_start_catalog keeps CATALOG_PORT once set: the same port, warehouse and database.
+    it_start_catalog "$IT_WORK/cat"
+}
+
+# ---- observations -----------------------------------------------------------------------------
+
+pm() { it_metric "http://127.0.0.1:$POLLER_METRICS_PORT/metrics" "$1" 'agent="edge-1"'; }
+cm() { it_metric "http://127.0.0.1:$CHECKER_METRICS_PORT/metrics" "$@"; }
+
+# ClickHouse as the writer, quietly: prints nothing when it does not answer.
+faults_ch() {
+    curl -fsS --max-time 5 -H "X-ClickHouse-User: $CH_WRITER_USER" \
+        -H "X-ClickHouse-Key: $CH_WRITER_PASSWORD" --data-binary "$1" "$CH_URL/" 2>/dev/null || true
+}
+
+# Newest commit of the Iceberg table (ms since the epoch), 0 before the first.
+faults_last_commit_ms() {
+    local t=$WAREHOUSE/default/netflow/metadata v
+    [ -f "$t/version-hint.text" ] || { echo 0; return; }
+    v=$(cat "$t/version-hint.text" 2>/dev/null) || { echo 0; return; }
+    jq -r '[.snapshots[]?["timestamp-ms"]] | max // 0' "$t/v$v.metadata.json" 2>/dev/null || echo 0
+}
+
+# Newest insert recorded in ClickHouse's ingest_log (seconds since the epoch), 0 if none or
+# ClickHouse does not answer.
+faults_last_insert_s() {
+    local v
+    v=$(faults_ch 'SELECT toUInt32(max(inserted)) FROM netflow.ingest_log')
+    echo "${v:-0}"
+}
+
+# faults_watch LABEL KIND SINCE_MS — in the background, wait (up to FAULTS_CATCHUP s) until KIND shows
+# progress after SINCE_MS and append "LABEL recovery_ms" to recovery.txt ("LABEL -" when it
+# never did).
+faults_watch() {
+    local label=$1 kind=$2 since=$3
+    (
+        set +e
+        deadline=$(( $(now_ms) + FAULTS_CATCHUP * 1000 ))
+        while [ "$(now_ms)" -lt "$deadline" ]; do
+            ok=0
+            case $kind in
+            insert) [ "$(( $(faults_last_insert_s) * 1000 ))" -ge "$since" ] && ok=1 ;;
+            commit) [ "$(faults_last_commit_ms)" -gt "$since" ] && ok=1 ;;
+            both) [ "$(( $(faults_last_insert_s) * 1000 ))" -ge "$since" ] &&
+                [ "$(faults_last_commit_ms)" -gt "$since" ] && ok=1 ;;
+            publish) [ "$(pm serviceradar_poller_records_published_total)" -gt 0 ] &&
+                [ "$(it_metric "http://127.0.0.1:$POLLER_METRICS_PORT/metrics" \
+                    serviceradar_poller_nats_connected)" = 1 ] && ok=1 ;;
+            core) curl -fsS --max-time 2 -o /dev/null \
+                "http://127.0.0.1:$CORE_PORT/api/netflow/status" && ok=1 ;;
+            esac
+            if [ "$ok" = 1 ]; then
+                echo "$label $(( $(now_ms) - since ))" >>"$IT_WORK/recovery.txt"
+                exit 0
+            fi
+            sleep 0.2
+        done
+        echo "$label - $(( $(now_ms) - since ))" >>"$IT_WORK/recovery.txt"
+    ) 2>/dev/null &
+    FAULTS_WATCHERS+=("$!")
+}
+
+# ---- the faults ---------------------------------------------------------------------------------
+
+# faults_inject KIND — one fault; writes what it did to faults.log.
+faults_inject() {
+    local kind=$1 t
+    t=$(now_ms)
+    case $kind in
+    kill_poller)
+        faults_kill "$POLLER_PID"
+        it_start_poller "$IT_WORK"
+        faults_watch "$kind" publish "$t" ;;
+    kill_chwriter)
+        faults_kill "$WRITER_PID"
+        it_start_writer "$IT_WORK"
+        faults_watch "$kind" insert "$t" ;;
+    kill_pqwriter)
+        faults_kill "$PQ_PID"
+        it_start_pq "$IT_WORK"
+        faults_watch "$kind" commit "$t" ;;
+    kill_catalog)
+        faults_kill "$CATALOG_PID"
+        faults_start_catalog
+        faults_watch "$kind" commit "$t" ;;
+    kill_core)
+        faults_kill "$CORE_PID"
+        faults_start_core
+        faults_watch "$kind" core "$t" ;;
+    nats_restart)
+        kill -TERM "$NATS_PID" 2>/dev/null || true
+        wait "$NATS_PID" 2>/dev/null || true
+        faults_forget "$NATS_PID"
+        faults_start_nats
+        faults_watch "$kind" both "$(now_ms)" ;;
+    ch_down)
+        if [ "$FAULTS_CH_MODE" = sigstop ]; then
+            kill -STOP "$CH_PID"
+        else
+            it_stop_clickhouse
+        fi ;;
+    ch_up)
+        if [ "$FAULTS_CH_MODE" = sigstop ]; then
+            kill -CONT "$CH_PID"
+        else
+            it_ch_launch
+        fi
+        faults_watch ch_down insert "$(now_ms)" ;;
+    disk_full)
+        local used
+        used=$(df -k --output=used "$WAREHOUSE" | tail -1 | tr -d ' ')
+        mount -o remount,size=$((used + 4))k "$WAREHOUSE" ||
+            it_fail "disk_full: remount size=$((used + 4))k of $WAREHOUSE failed"
+        echo "disk_full: warehouse tmpfs shrunk to $((used + 4)) KiB (holds $used KiB)" >>"$IT_WORK/notes.log" ;;
+    disk_free)
+        mount -o remount,size="$FAULTS_WH_SIZE" "$WAREHOUSE" ||
+            it_fail "disk_free: remount size=$FAULTS_WH_SIZE of $WAREHOUSE failed"
+        FAULTS_WF_AT_FREE=$(it_pqm write_failures_total)
+        echo "disk_free: write failures counted by the (current) Parquet writer: $FAULTS_WF_AT_FREE" >>"$IT_WORK/notes.log"
+        faults_watch disk_full commit "$(now_ms)" ;;
+    *) it_fail "unknown fault $kind" ;;
+    esac
+    echo "$(( t - FAULTS_T0 )) $kind" >>"$IT_WORK/faults.log"
+}
+
+# faults_schedule SECONDS — draws the events over the traffic window (from RANDOM, seeded).
+faults_schedule() {
+    local span_ms=$(( $1 * 1000 )) lo=2000 d i ev=()
+    local hi=$(( span_ms - 2000 ))
+    [ "$hi" -gt "$lo" ] || it_fail "traffic window of $1 s too short for faults"
+    # R, not $(...): a command substitution is a subshell, whose RANDOM would not advance ours.
+    rnd() { R=$(( $1 + ( (RANDOM << 15 | RANDOM) % ($2 - $1) ) )); }
+    for d in poller chwriter pqwriter catalog core; do
+        for ((i = 0; i < FAULTS_KILLS; i++)); do rnd "$lo" "$hi"; ev+=("$R kill_$d"); done
+    done
+    rnd "$lo" "$hi"
+    ev+=("$R nats_restart")
+    local chmax=$(( hi - FAULTS_CH_DOWN * 1000 ))
+    [ "$chmax" -gt "$lo" ] || chmax=$(( lo + 1 ))
+    rnd "$lo" "$chmax"
+    ev+=("$R ch_down" "$(( R + FAULTS_CH_DOWN * 1000 )) ch_up")
+    if [ -n "$FAULTS_MOUNTED" ]; then
+        rnd "$lo" "$hi"
+        ev+=("$R disk_full" "$(( R + FAULTS_DISK_FULL * 1000 )) disk_free")
+    fi
+    mapfile -t FAULTS_EVENTS < <(printf '%s\n' "${ev[@]}" | sort -n)
+}
+
+# ---- the run ------------------------------------------------------------------------------------
+
+faults_run() {
+    : "${FAULTS_FLOWS:=200000}" "${FAULTS_RATE:=2000}" "${FAULTS_KILLS:=2}"
+    : "${FAULTS_CH_DOWN:=15}" "${FAULTS_CH_MODE:=sigstop}" "${FAULTS_DISK_FULL:=10}"
+    : "${FAULTS_EXPORTERS:=4}" "${FAULTS_WH_SIZE:=512m}" "${FAULTS_CATCHUP:=300}"
+    FAULTS_SEED=${FAULTS_SEED:-$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') ))}
+    RANDOM=$FAULTS_SEED
+    echo "faults: seed $FAULTS_SEED (reproduce: FAULTS_SEED=$FAULTS_SEED), $FAULTS_FLOWS flows at $FAULTS_RATE/s, $FAULTS_KILLS kills per daemon, ClickHouse away $FAULTS_CH_DOWN s ($FAULTS_CH_MODE), disk full $FAULTS_DISK_FULL s; mTLS off" >&2
+    trap faults_cleanup EXIT
+    cd "$IT_WORK"
+    : >recovery.txt
+    : >faults.log
+    : >notes.log
+
+    # The warehouse on its own tmpfs.
+    mkdir -p cat/warehouse
+    if mount -t tmpfs -o size="$FAULTS_WH_SIZE" nf-faults "$IT_WORK/cat/warehouse" 2>mount.err; then
+        FAULTS_MOUNTED=$IT_WORK/cat/warehouse
+    else
+        echo "faults: SKIPPING the disk-full fault: cannot mount a tmpfs ($(cat mount.err))" >&2
+    fi
+
+    mkdir -p nats
+    it_start_nats "$IT_WORK/nats" "$(it_free_port tcp)"
+    SPINE_CONSUMERS=clickhouse,parquet SPINE_MAX_RECORDS=$(( FAULTS_FLOWS + 100000 )) \
+        it_spine_configs "$IT_WORK"
+    it_start_clickhouse "$IT_WORK/ch"
+    faults_start_catalog
+    it_writer_config "$IT_WORK"
+    PQ_BATCH_INTERVAL=5s PQ_BATCH_SIZE=100000 it_pq_config "$IT_WORK"
+    it_start_checker_spine "$IT_WORK"
+    it_start_agent "$IT_WORK"
+    it_start_poller "$IT_WORK"
+    it_start_writer "$IT_WORK"
+    it_start_pq "$IT_WORK"
+    faults_core_config
+    faults_start_core
+
+    local secs=$(( FAULTS_FLOWS / FAULTS_RATE ))
+    faults_schedule "$secs"
+    echo "faults: schedule (ms into the traffic):" >&2
+    printf '  %s\n' "${FAULTS_EVENTS[@]}" >&2
+
+    FAULTS_T0=$(now_ms)
+    "$FLOWGEN" --target "127.0.0.1:$UDP_PORT" --flows "$FAULTS_FLOWS" --rate "$FAULTS_RATE" \
+        --protocol mix --exporters "$FAULTS_EXPORTERS" --seed "$FAULTS_SEED" --quiet >sent.json &
+    local gen=$! e at kind
+    for e in "${FAULTS_EVENTS[@]}"; do
+        at=${e%% *} kind=${e#* }
+        while [ "$(( $(now_ms) - FAULTS_T0 ))" -lt "$at" ]; do sleep 0.05; done
+        faults_inject "$kind"
+    done
+    wait "$gen" || it_fail "flowgen failed"
+    local t_end_traffic
+    t_end_traffic=$(( $(now_ms) - FAULTS_T0 ))
+    it_note "traffic done after $t_end_traffic ms: $(jq -c '{flows, bytes, packets, send_errors}' sent.json)"
+
+    # ---- the edge: what was sent against what the checker kept ------------------------------
+    local sent appended
+    sent=$(jq .flows sent.json)
+    it_wait_until "[ \"\$(cm netflow_checker_flows_decoded_total)\" -ge $sent ]" 20 || true
+    sleep 1
+    appended=$(cm netflow_checker_ring_appended_total)
+    local kdrops trunc rerr derr evicted unread
+    kdrops=$(cm netflow_checker_udp_kernel_drops_total)
+    trunc=$(cm netflow_checker_udp_truncated_total)
+    rerr=$(cm netflow_checker_udp_receive_errors_total)
+    derr=$(curl -fsS "http://127.0.0.1:$CHECKER_METRICS_PORT/metrics" | awk '/^netflow_checker_decode_errors_total/ {s += $NF} END {print s + 0}')
+    evicted=$(curl -fsS "http://127.0.0.1:$CHECKER_METRICS_PORT/metrics" |
+        awk '/^netflow_checker_ring_evicted_total/ {s += $NF} END {print s + 0}')
+    unread=$(cm netflow_checker_ring_evicted_unread_total)
+    it_expect "ring evicted (the ring holds more than the traffic)" "$evicted" 0
+    it_expect "ring evicted unread" "$unread" 0
+    local edge_lost=$(( sent - appended )) explained=""
+    if [ "$edge_lost" != 0 ]; then
+        [ "$edge_lost" -gt 0 ] || it_fail "the checker stored $appended records of $sent sent"
+        [ $(( kdrops + trunc + rerr + derr )) -gt 0 ] ||
+            it_fail "$edge_lost flows lost at the edge and no counter explains it"
+        explained="udp_kernel_drops=$kdrops udp_truncated=$trunc receive_errors=$rerr decode_errors=$derr"
+    fi
+
+    # ---- catch up: both writers stored everything the checker kept --------------------------
+    local table=$WAREHOUSE/default/netflow
+    it_wait_until "[ \"\$(faults_ch 'SELECT count() FROM netflow.netflow')\" = $appended ] && \
+        [ \"\$(it_ice_rows $table)\" = $appended ]" "$FAULTS_CATCHUP" ||
+        it_fail "no catch-up in $FAULTS_CATCHUP s: ClickHouse $(faults_ch 'SELECT count() FROM netflow.netflow'), Iceberg $(it_ice_rows "$table") of $appended rows; $(tail -2 writer.log pq.log)"
+    local t_caught
+    t_caught=$(( $(now_ms) - FAULTS_T0 ))
+    # Nothing may come later (a late duplicate): wait one more Parquet batch interval and until
+    # both durables report nothing pending.
+    it_wait_until "[ \"\$(it_wm consumer_pending_messages)\" = 0 ] && [ \"\$(it_wm consumer_ack_pending)\" = 0 ] && \
+        [ \"\$(it_pqm consumer_pending_messages)\" = 0 ] && [ \"\$(it_pqm consumer_ack_pending)\" = 0 ]" 30 ||
+        it_fail "durables still pending: clickhouse $(it_wm consumer_pending_messages)/$(it_wm consumer_ack_pending), parquet $(it_pqm consumer_pending_messages)/$(it_pqm consumer_ack_pending)"
+    sleep 7
+    wait "${FAULTS_WATCHERS[@]}" 2>/dev/null || true
+    FAULTS_WATCHERS=()
+
+    # ---- exact checks -------------------------------------------------------------------------
+    faults_ch "SELECT exporter_ip, count(), sum(bytes), sum(packets) FROM netflow.netflow GROUP BY exporter_ip ORDER BY exporter_ip" >ch.tsv
+    it_ice_read "$table" >ice.json || it_fail "independent Iceberg reader failed"
+    jq -r '.exporters[] | [.address, .flows, .bytes, .packets] | @tsv' ice.json >ice.tsv
+    jq -r '.exporters | sort_by(.address)[] | [.address, .flows, .bytes, .packets] | @tsv' sent.json >sent.tsv
+    it_expect "ClickHouse rows" "$(faults_ch 'SELECT count() FROM netflow.netflow')" "$appended"
+    it_expect "Iceberg rows" "$(jq -r .rows ice.json)" "$appended"
+    it_expect "each message once in ingest_log" \
+        "$(faults_ch 'SELECT count() = uniqExact(msg_id) FROM netflow.ingest_log')" 1
+    it_expect "ingest_log rows" "$(faults_ch 'SELECT sum(rows) FROM netflow.ingest_log')" "$appended"
+    cmp -s ch.tsv ice.tsv || it_fail "ClickHouse and Iceberg differ per exporter: $(diff ch.tsv ice.tsv | head -10)"
+    if [ "$edge_lost" = 0 ]; then
+        cmp -s ch.tsv sent.tsv ||
+            it_fail "stored per exporter differs from flowgen's totals: $(diff sent.tsv ch.tsv | head -10)"
+    fi
+    local dups
+    dups=$(faults_ch "SELECT count() - uniqExact(exporter, observation_domain, src_addr, dst_addr, src_port, dst_port, protocol, timestamp, flow_start, flow_end, bytes, packets, in_if, out_if) FROM netflow.netflow")
+
+    # ---- the core answers both tiers on the same data -----------------------------------------
+    it_wait_until "curl -fsS 'http://127.0.0.1:$CORE_PORT/api/netflow/status' >status.json && \
+        jq -e '[.hops[] | select(.up)] | length == 6' status.json" 20 ||
+        it_fail "core status: not every hop up: $(jq -c '[.hops[] | {name, up}]' status.json 2>/dev/null)"
+    local s=$(( $(date +%s) - 86400 )) e=$(( $(date +%s) + 3600 ))
+    local q="start=$s&end=$e&group_by=exporter&metric=flows&limit=100"
+    curl -fsS "http://127.0.0.1:$CORE_PORT/api/netflow/realtime?$q" >rt.json ||
+        it_fail "core realtime query: $(cat rt.json)"
+    curl -fsS "http://127.0.0.1:$CORE_PORT/api/netflow/historical?$q" >hist.json ||
+        it_fail "core historical query: $(cat hist.json)"
+    it_expect "core realtime flows" "$(jq '[.results[] | [.[]][1]] | add' rt.json)" "$appended"
+    it_expect "core historical flows" "$(jq '[.results[] | [.[]][1]] | add' hist.json)" "$appended"
+    local dropped_total
+    dropped_total=$(jq .dropped_total status.json)
+    [ "$edge_lost" != 0 ] || it_expect "core status dropped_total" "$dropped_total" 0
+
+    # ---- the report ----------------------------------------------------------------------------
+    {
+        echo
+        echo "faults report (seed $FAULTS_SEED; $sent flows sent by $FAULTS_EXPORTERS exporters at $FAULTS_RATE/s; traffic ${t_end_traffic} ms, both tiers complete at ${t_caught} ms)"
+        printf '| %-14s | %5s | %-28s | %s\n' fault times "recovery ms (min/max)" found
+        printf '|%s|\n' "----------------|-------|------------------------------|------------------------------------------"
+        local k n rec
+        for k in kill_poller kill_chwriter kill_pqwriter kill_catalog kill_core nats_restart ch_down disk_full; do
+            n=$(awk -v k="$k" '$2 == k' faults.log | wc -l)
+            rec=$(awk -v k="$k" '$1 == k && $2 != "-" {if (min == "" || $2 < min) min = $2; if ($2 > max) max = $2; c++}
+                    $1 == k && $2 == "-" {nr++}
+                    END {if (c) printf "%d/%d", min, max; else printf "-"; if (nr) printf " (%d never)", nr}' recovery.txt)
+            printf '| %-14s | %5s | %-28s | %s\n' "$k" "$n" "$rec" "lost 0, duplicated 0"
+        done
+        echo "edge: sent $sent, checker stored $appended, ring evicted $evicted, lost ${edge_lost}${explained:+ (explained by $explained)}"
+        echo "ClickHouse: $(faults_ch 'SELECT count() FROM netflow.netflow') rows = Iceberg $(jq -r .rows ice.json) rows; per exporter equal$( [ "$edge_lost" = 0 ] && echo " to flowgen's flows/bytes/packets"); ingest_log: each message once; identical-flow rows beyond distinct: $dups"
+        echo "writers: ClickHouse already_stored $(it_wm already_stored_total) since its last start; Parquet already_committed $(it_pqm already_committed_total), write_failures at disk-free ${FAULTS_WF_AT_FREE:-n/a}; core: realtime = historical = $appended flows, status dropped_total $dropped_total"
+    } | tee report.txt >&2
+    for rec in $(awk '$2 == "-" {print $1}' recovery.txt); do
+        it_fail "$rec: no progress within $FAULTS_CATCHUP s after the fault"
+    done
+    if [ -n "$FAULTS_MOUNTED" ]; then
+        grep -q 'No space left on device' pq.log cat/catalog.log ||
+            it_fail "disk full: neither the Parquet writer nor the catalog met ENOSPC: $(cat notes.log)"
+    fi
+    echo "PASS faults (seed $FAULTS_SEED: $sent flows, $(wc -l <faults.log) faults; every stored flow exactly once in both tiers)"
+}
