@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# run.sh — the main job, as far as the system exists: the edge-to-bus spine and the
-# ClickHouse hot tier on this machine, every hop over mTLS, with demo traffic:
+# run.sh — the main job: the whole system on this machine with demo traffic. Every hop
+# between our components is mutual TLS (checker ⇄ agent ⇄ poller over gRPC, NATS, the
+# Iceberg REST catalog); ClickHouse and the core's own HTTP port are plain HTTP on loopback
+# (a browser would not trust the demo's CA):
 #
 #   flowgen ──UDP──▶ netflow-checker ──gRPC──▶ agent ──gRPC──▶ poller ──▶ NATS JetStream
 #   (NetFlow v5, v9, IPFIX from              (AgentService)         (stream NETFLOW,
@@ -9,7 +11,7 @@
 #                                  ClickHouse (netflow.*) ◀── netflow-clickhouse writer
 #                                                                          │
 #        Iceberg table default.netflow (Parquet) ◀── netflow-parquet writer ┘
-#                    ▲ commits through iceberg-catalog (REST, SQLite)
+#                    ▲ commits through iceberg-catalog (REST over mTLS, SQLite)
 #
 #        serviceradar-core (http://127.0.0.1:8090): the web UI and /api/netflow (answers from
 #        both tiers), login with the credentials it prints; /api/netflow/status reads every
@@ -66,7 +68,7 @@ state=$(mkdir -p "${NF_DEMO_STATE:-.run}" && cd "${NF_DEMO_STATE:-.run}" && pwd)
 certs=$state/certs
 mkdir -p "$state/checkers" "$state/poller" "$state/nats" "$state/clickhouse" "$state/iceberg" \
     "$state/core"
-scripts/certs.sh "$certs" checker agent poller nats clickhouse-writer >/dev/null
+scripts/certs.sh "$certs" checker agent poller nats clickhouse-writer catalog core >/dev/null
 # ClickHouse passwords: made once, kept with the data (users.xml stores only their hashes).
 if [ ! -f "$state/clickhouse/passwords" ]; then
     (umask 077 && printf 'writer=%s\nreader=%s\n' "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" \
@@ -148,7 +150,7 @@ cat >"$state/iceberg-catalog.json" <<JSON
   "warehouse": "file://$state/iceberg",
   "database": "$state/iceberg-catalog.db",
   "metrics_addr": "$catalog_metrics",
-  "security": {"mode": "none"}
+  "security": $(security catalog catalog)
 }
 JSON
 # Commits every 30 s (or 500 000 flows); maintenance (compaction of closed days, retention,
@@ -157,7 +159,7 @@ cat >"$state/netflow-parquet.json" <<JSON
 {
   "nats_url": "tls://127.0.0.1:$nats_port",
   "security": $(security clickhouse-writer nats),
-  "iceberg_catalog": "http://127.0.0.1:$catalog_port",
+  "iceberg_catalog": "https://127.0.0.1:$catalog_port",
   "iceberg_table": "default.netflow",
   "batch_interval": "30s",
   "metrics_addr": "$pq_metrics"
@@ -181,8 +183,9 @@ static_dir=""
     "clickhouse_url": "http://127.0.0.1:$ch_http",
     "clickhouse_user": "netflow_reader",
     "clickhouse_password": "$ch_reader_pw",
-    "iceberg_catalog": "http://127.0.0.1:$catalog_port",
-    "iceberg_table": "default.netflow"
+    "iceberg_catalog": "https://127.0.0.1:$catalog_port",
+    "iceberg_table": "default.netflow",
+    "iceberg_security": $(security core catalog)
   },
   "auth": {
     "enabled": true,
@@ -253,7 +256,7 @@ wait_ready nats "http://127.0.0.1:$nats_monitor/healthz?js-enabled-only=true"
 start clickhouse clickhouse-server --config-file="$state/clickhouse/config.xml"
 wait_ready clickhouse "http://127.0.0.1:$ch_http/ping" 600
 start catalog "$bin/iceberg-catalog/serviceradar-iceberg-catalog" -c "$state/iceberg-catalog.json"
-wait_ready catalog "http://127.0.0.1:$catalog_port/v1/config"
+wait_ready catalog "http://$catalog_metrics/metrics"
 start checker "$bin/netflow-checker/serviceradar-netflow-checker" -c "$state/checkers/netflow.json"
 wait_ready checker "http://$checker_metrics/metrics"
 start agent "$bin/agent/serviceradar-agent" -c "$state/agent.json"
@@ -275,7 +278,8 @@ agent        gRPC 127.0.0.1:$agent_grpc, http://$agent_metrics/metrics
 poller       → stream NETFLOW, subject netflow.raw, http://$poller_metrics/metrics
 writer       → ClickHouse http://127.0.0.1:$ch_http database netflow, http://$writer_metrics/metrics
                (query it: curl -H 'X-ClickHouse-User: netflow_reader' -H "X-ClickHouse-Key: \$(sed -n 's/^reader=//p' $state/clickhouse/passwords)" http://127.0.0.1:$ch_http/ --data-binary 'SELECT src_ip, sum(bytes) FROM netflow.netflow GROUP BY src_ip ORDER BY 2 DESC LIMIT 10')
-catalog      Iceberg REST catalog http://127.0.0.1:$catalog_port/v1/namespaces/default/tables/netflow
+catalog      Iceberg REST catalog https://127.0.0.1:$catalog_port/v1/namespaces/default/tables/netflow
+               (client certificates required: curl --cacert $certs/root.pem --cert $certs/core.pem --key $certs/core-key.pem …)
 parquet      → Iceberg table default.netflow in $state/iceberg/default/netflow (commits every 30 s),
                http://$pq_metrics/metrics
 core         http://127.0.0.1:$core_port  (user admin, password $admin_pw)
@@ -331,7 +335,8 @@ while kill -0 "${pids[-1]}" 2>/dev/null; do
     stored=$(api "/api/netflow/realtime?start=$((now - 47 * 3600))&end=$((now + 60))&group_by=protocol&metric=flows" |
         jq -r '[.results[] | [.[]][1]] | add // 0' 2>/dev/null) || stored=
     echo "clickhouse: ${stored:-?} flows stored; top sources, last 15 min: ${top:-none yet}" >&2
-    cold=$(curl -fsS "http://127.0.0.1:$catalog_port/v1/namespaces/default/tables/netflow" 2>/dev/null |
+    cold=$(curl -fsS --cacert "$certs/root.pem" --cert "$certs/core.pem" --key "$certs/core-key.pem" \
+        "https://127.0.0.1:$catalog_port/v1/namespaces/default/tables/netflow" 2>/dev/null |
         jq -r '.metadata as $m | [$m.snapshots[]? | select(.["snapshot-id"] == $m["current-snapshot-id"]) |
                .summary["total-records"] | tonumber] | add // 0') || continue
     echo "iceberg: $cold flows committed to default.netflow" >&2

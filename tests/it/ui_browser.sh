@@ -37,7 +37,8 @@ ch_count() {
         "http://127.0.0.1:$NF_DEMO_CH_HTTP/" --data-binary "SELECT count() FROM netflow.netflow"
 }
 ice_count() {
-    curl -fsS "http://127.0.0.1:$NF_DEMO_CATALOG/v1/namespaces/default/tables/netflow" |
+    curl -fsS --cacert "$state/certs/root.pem" --cert "$state/certs/core.pem" --key "$state/certs/core-key.pem" \
+        "https://127.0.0.1:$NF_DEMO_CATALOG/v1/namespaces/default/tables/netflow" |
         jq -r '.metadata as $m | [$m.snapshots[]? | select(.["snapshot-id"] == $m["current-snapshot-id"]) |
                .summary["total-records"] | tonumber] | add // 0'
 }
