@@ -36,6 +36,7 @@
 FAULTS_EVENTS=()   # "at_ms kind" of the schedule, sorted
 FAULTS_MOUNTED=
 FAULTS_WATCHERS=()
+declare -A FAULTS_AT   # evidence per fault kind, summed over its injections (for the report)
 
 # faults_forget PID — drop a PID from IT_PIDS (after it was killed and waited for), so the
 # cleanup never signals a reused one.
@@ -193,18 +194,23 @@ faults_inject() {
     t=$(now_ms)
     case $kind in
     kill_poller)
+        # Records the checker holds that this poller has not had stored by JetStream yet.
+        faults_add kill_poller $(( $(cm netflow_checker_ring_last_sequence) - $(pm serviceradar_poller_cursor) ))
         faults_kill "$POLLER_PID"
         it_start_poller "$IT_WORK"
         faults_watch "$kind" publish "$t" ;;
     kill_chwriter)
+        faults_add kill_chwriter "$(it_wm held_records)"
         faults_kill "$WRITER_PID"
         it_start_writer "$IT_WORK"
         faults_watch "$kind" insert "$t" ;;
     kill_pqwriter)
+        faults_add kill_pqwriter "$(it_pqm held_records)"
         faults_kill "$PQ_PID"
         it_start_pq "$IT_WORK"
         faults_watch "$kind" commit "$t" ;;
     kill_catalog)
+        faults_add kill_catalog "$(it_pqm held_records)"
         faults_kill "$CATALOG_PID"
         faults_start_catalog
         faults_watch "$kind" commit "$t" ;;
@@ -213,26 +219,34 @@ faults_inject() {
         faults_start_core
         faults_watch "$kind" core "$t" ;;
     nats_restart)
+        faults_add nats_restart "$(it_wm held_records)"
+        faults_add nats_restart "$(it_pqm held_records)"
         kill -TERM "$NATS_PID" 2>/dev/null || true
         wait "$NATS_PID" 2>/dev/null || true
         faults_forget "$NATS_PID"
         faults_start_nats
         faults_watch "$kind" both "$(now_ms)" ;;
     ch_down)
+        FAULTS_CH_FAIL0=$(it_wm insert_failures_total)
         if [ "$FAULTS_CH_MODE" = sigstop ]; then
             kill -STOP "$CH_PID"
         else
             it_stop_clickhouse
         fi ;;
     ch_up)
+        # The writer's own view before ClickHouse is back: 0 = it noticed.
+        faults_add ch_seen_down $(( 1 - $(it_wm up) ))
         if [ "$FAULTS_CH_MODE" = sigstop ]; then
             kill -CONT "$CH_PID"
         else
             it_ch_launch
         fi
+        # INSERTs that failed while it was away (this writer process's counter).
+        faults_add ch_down $(( $(it_wm insert_failures_total) - FAULTS_CH_FAIL0 ))
         faults_watch ch_down insert "$(now_ms)" ;;
     disk_full)
         local used
+        FAULTS_ENOSPC0=$(cat pq.log cat/catalog.log | grep -c 'No space left on device' || true)
         used=$(df -k --output=used "$WAREHOUSE" | tail -1 | tr -d ' ')
         mount -o remount,size=$((used + 4))k "$WAREHOUSE" ||
             it_fail "disk_full: remount size=$((used + 4))k of $WAREHOUSE failed"
@@ -242,10 +256,31 @@ faults_inject() {
             it_fail "disk_free: remount size=$FAULTS_WH_SIZE of $WAREHOUSE failed"
         FAULTS_WF_AT_FREE=$(it_pqm write_failures_total)
         echo "disk_free: write failures counted by the (current) Parquet writer: $FAULTS_WF_AT_FREE" >>"$IT_WORK/notes.log"
+        faults_add disk_full $(( $(cat pq.log cat/catalog.log | grep -c 'No space left on device' || true) - FAULTS_ENOSPC0 ))
         faults_watch disk_full commit "$(now_ms)" ;;
     *) it_fail "unknown fault $kind" ;;
     esac
     echo "$(( t - FAULTS_T0 )) $kind" >>"$IT_WORK/faults.log"
+}
+
+# faults_add KIND N — adds N to the evidence of KIND.
+faults_add() {
+    FAULTS_AT[$1]=$(( ${FAULTS_AT[$1]:-0} + ${2:-0} ))
+}
+
+# What the evidence number of each kind means in the report.
+faults_found() {
+    local n=${FAULTS_AT[$1]:-0}
+    case $1 in
+    kill_poller) echo "$n records in the ring not yet in JetStream at the kills" ;;
+    kill_chwriter) echo "$n records fetched, not yet acked at the kills" ;;
+    kill_pqwriter) echo "$n records fetched, not yet committed at the kills" ;;
+    kill_catalog) echo "$n records held by the Parquet writer at the kills" ;;
+    kill_core) echo "answered /api/netflow/status again" ;;
+    nats_restart) echo "$n records held unacked by the writers at the restart" ;;
+    ch_down) echo "$n failed INSERTs while ClickHouse was away; writer saw it down (up=0) in ${FAULTS_AT[ch_seen_down]:-0} of its injections" ;;
+    disk_full) echo "$n ENOSPC errors logged (Parquet writer, catalog)" ;;
+    esac
 }
 
 # faults_schedule SECONDS — draws the events over the traffic window (from RANDOM, seeded).
@@ -265,7 +300,9 @@ faults_schedule() {
     rnd "$lo" "$chmax"
     ev+=("$R ch_down" "$(( R + FAULTS_CH_DOWN * 1000 )) ch_up")
     if [ -n "$FAULTS_MOUNTED" ]; then
-        rnd "$lo" "$hi"
+        local dmax=$(( hi - FAULTS_DISK_FULL * 1000 ))
+        [ "$dmax" -gt "$lo" ] || dmax=$(( lo + 1 ))
+        rnd "$lo" "$dmax"
         ev+=("$R disk_full" "$(( R + FAULTS_DISK_FULL * 1000 )) disk_free")
     fi
     mapfile -t FAULTS_EVENTS < <(printf '%s\n' "${ev[@]}" | sort -n)
@@ -325,9 +362,9 @@ faults_run() {
         faults_inject "$kind"
     done
     wait "$gen" || it_fail "flowgen failed"
-    local t_end_traffic
-    t_end_traffic=$(( $(now_ms) - FAULTS_T0 ))
-    it_note "traffic done after $t_end_traffic ms: $(jq -c '{flows, bytes, packets, send_errors}' sent.json)"
+    local t_end_faults
+    t_end_faults=$(( $(now_ms) - FAULTS_T0 ))
+    it_note "traffic done in $(jq .elapsed_ms sent.json) ms, last fault at $t_end_faults ms: $(jq -c '{flows, bytes, packets, send_errors}' sent.json)"
 
     # ---- the edge: what was sent against what the checker kept ------------------------------
     local sent appended
@@ -406,7 +443,7 @@ faults_run() {
     # ---- the report ----------------------------------------------------------------------------
     {
         echo
-        echo "faults report (seed $FAULTS_SEED; $sent flows sent by $FAULTS_EXPORTERS exporters at $FAULTS_RATE/s; traffic ${t_end_traffic} ms, both tiers complete at ${t_caught} ms)"
+        echo "faults report (seed $FAULTS_SEED; $sent flows sent by $FAULTS_EXPORTERS exporters at $FAULTS_RATE/s; traffic $(jq .elapsed_ms sent.json) ms, faults until $t_end_faults ms, both tiers complete at $t_caught ms)"
         printf '| %-14s | %5s | %-28s | %s\n' fault times "recovery ms (min/max)" found
         printf '|%s|\n' "----------------|-------|------------------------------|------------------------------------------"
         local k n rec
@@ -415,8 +452,9 @@ faults_run() {
             rec=$(awk -v k="$k" '$1 == k && $2 != "-" {if (min == "" || $2 < min) min = $2; if ($2 > max) max = $2; c++}
                     $1 == k && $2 == "-" {nr++}
                     END {if (c) printf "%d/%d", min, max; else printf "-"; if (nr) printf " (%d never)", nr}' recovery.txt)
-            printf '| %-14s | %5s | %-28s | %s\n' "$k" "$n" "$rec" "lost 0, duplicated 0"
+            printf '| %-14s | %5s | %-28s | %s\n' "$k" "$n" "$rec" "$(faults_found "$k")"
         done
+        echo "found, all faults together: lost 0, duplicated 0 in ClickHouse and in Iceberg"
         echo "edge: sent $sent, checker stored $appended, ring evicted $evicted, lost ${edge_lost}${explained:+ (explained by $explained)}"
         echo "ClickHouse: $(faults_ch 'SELECT count() FROM netflow.netflow') rows = Iceberg $(jq -r .rows ice.json) rows; per exporter equal$( [ "$edge_lost" = 0 ] && echo " to flowgen's flows/bytes/packets"); ingest_log: each message once; identical-flow rows beyond distinct: $dups"
         echo "writers: ClickHouse already_stored $(it_wm already_stored_total) since its last start; Parquet already_committed $(it_pqm already_committed_total), write_failures at disk-free ${FAULTS_WF_AT_FREE:-n/a}; core: realtime = historical = $appended flows, status dropped_total $dropped_total"
@@ -427,6 +465,15 @@ faults_run() {
     if [ -n "$FAULTS_MOUNTED" ]; then
         grep -q 'No space left on device' pq.log cat/catalog.log ||
             it_fail "disk full: neither the Parquet writer nor the catalog met ENOSPC: $(cat notes.log)"
+    fi
+    # Stop everything gracefully (SIGTERM by PID), then no sanitizer report (ASan/UBSan/LSan
+    # builds) may be in any daemon's log, including the killed and restarted ones.
+    local pid
+    for pid in "${IT_PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+    for pid in "${IT_PIDS[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
+    IT_PIDS=()
+    if grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' ./*.log cat/*.log >sanitizer.txt 2>/dev/null; then
+        it_fail "sanitizer reports in $(tr '\n' ' ' <sanitizer.txt): $(grep -h -m3 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' $(cat sanitizer.txt))"
     fi
     echo "PASS faults (seed $FAULTS_SEED: $sent flows, $(wc -l <faults.log) faults; every stored flow exactly once in both tiers)"
 }
