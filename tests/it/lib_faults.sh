@@ -314,6 +314,24 @@ faults_schedule() {
     mapfile -t FAULTS_EVENTS < <(printf '%s\n' "${ev[@]}" | sort -n)
 }
 
+# faults_table — what was injected, how long each recovery took, the evidence per fault
+# (uses faults_run's sent, t_end_faults, t_caught; printed before the exact checks so that a
+# failing run shows it too).
+faults_table() {
+    echo
+    echo "faults report (seed $FAULTS_SEED; $sent flows sent by $FAULTS_EXPORTERS exporters at $FAULTS_RATE/s; traffic $(jq .elapsed_ms sent.json) ms, faults until $t_end_faults ms, both tiers complete at $t_caught ms)"
+    printf '| %-14s | %5s | %-28s | %s\n' fault times "recovery ms (min/max)" found
+    printf '|%s|\n' "----------------|-------|------------------------------|------------------------------------------"
+    local k n rec
+    for k in kill_poller kill_chwriter kill_pqwriter kill_catalog kill_core nats_restart ch_down disk_full; do
+        n=$(awk -v k="$k" '$2 == k' faults.log | wc -l)
+        rec=$(awk -v k="$k" '$1 == k && $2 != "-" {if (min == "" || $2 < min) min = $2; if ($2 > max) max = $2; c++}
+                $1 == k && $2 == "-" {nr++}
+                END {if (c) printf "%d/%d", min, max; else printf "-"; if (nr) printf " (%d never)", nr}' recovery.txt)
+        printf '| %-14s | %5s | %-28s | %s\n' "$k" "$n" "$rec" "$(faults_found "$k")"
+    done
+}
+
 # ---- the run ------------------------------------------------------------------------------------
 
 faults_run() {
@@ -417,6 +435,7 @@ faults_run() {
     sleep 7
     wait "${FAULTS_WATCHERS[@]}" 2>/dev/null || true
     FAULTS_WATCHERS=()
+    faults_table | tee report.txt >&2
 
     # ---- exact checks -------------------------------------------------------------------------
     faults_ch "SELECT exporter_ip, count(), sum(bytes), sum(packets) FROM netflow.netflow GROUP BY exporter_ip ORDER BY exporter_ip" >ch.tsv
@@ -455,25 +474,13 @@ faults_run() {
     dropped_total=$(jq .dropped_total status.json)
     [ "$edge_lost" != 0 ] || it_expect "core status dropped_total" "$dropped_total" 0
 
-    # ---- the report ----------------------------------------------------------------------------
+    # ---- the report (the faults' table was printed before the checks) --------------------------
     {
-        echo
-        echo "faults report (seed $FAULTS_SEED; $sent flows sent by $FAULTS_EXPORTERS exporters at $FAULTS_RATE/s; traffic $(jq .elapsed_ms sent.json) ms, faults until $t_end_faults ms, both tiers complete at $t_caught ms)"
-        printf '| %-14s | %5s | %-28s | %s\n' fault times "recovery ms (min/max)" found
-        printf '|%s|\n' "----------------|-------|------------------------------|------------------------------------------"
-        local k n rec
-        for k in kill_poller kill_chwriter kill_pqwriter kill_catalog kill_core nats_restart ch_down disk_full; do
-            n=$(awk -v k="$k" '$2 == k' faults.log | wc -l)
-            rec=$(awk -v k="$k" '$1 == k && $2 != "-" {if (min == "" || $2 < min) min = $2; if ($2 > max) max = $2; c++}
-                    $1 == k && $2 == "-" {nr++}
-                    END {if (c) printf "%d/%d", min, max; else printf "-"; if (nr) printf " (%d never)", nr}' recovery.txt)
-            printf '| %-14s | %5s | %-28s | %s\n' "$k" "$n" "$rec" "$(faults_found "$k")"
-        done
         echo "found, all faults together: lost 0, duplicated 0 in ClickHouse and in Iceberg"
         echo "edge: sent $sent, checker stored $appended, ring evicted $evicted, lost ${edge_lost}${explained:+ (explained by $explained)}"
         echo "ClickHouse: $(faults_ch 'SELECT count() FROM netflow.netflow') rows = Iceberg $(jq -r .rows ice.json) rows; per exporter equal$( [ "$edge_lost" = 0 ] && echo " to flowgen's flows/bytes/packets"); ingest_log: each message once; identical-flow rows beyond distinct: $dups"
         echo "writers: ClickHouse already_stored $(it_wm already_stored_total) since its last start; Parquet already_committed $(it_pqm already_committed_total), write_failures at disk-free ${FAULTS_WF_AT_FREE:-n/a}; core: realtime = historical = $appended flows, status dropped_total $dropped_total"
-    } | tee report.txt >&2
+    } | tee -a report.txt >&2
     for rec in $(awk '$2 == "-" {print $1}' recovery.txt); do
         it_fail "$rec: no progress within $FAULTS_CATCHUP s after the fault"
     done
