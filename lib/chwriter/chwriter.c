@@ -67,6 +67,7 @@ typedef struct stats {
     atomic_uint_fast64_t flight_records;    /* gauge: rows of the INSERT in flight */
     atomic_int clickhouse_up;               /* gauge */
     atomic_int nats_up;                     /* gauge */
+    atomic_uint_fast64_t unknown_outcomes;  /* INSERTs whose answer never came */
     nf_bus_lag lag; /* the durable's backlog, for the metrics */
 } stats;
 
@@ -99,6 +100,8 @@ struct nf_chwriter {
     bool inserter_quit;
     batch flight;
     nf_ch *ch_insert;    /* its own connection */
+    uint64_t insert_seq; /* inserter: numbers its INSERTs' query ids */
+    uint64_t started_ms; /* wall clock at create: makes query ids unique across runs */
     nf_ratelimit insert_rl;
     atomic_int schema_lost; /* set by the inserter: unknown table or column */
 
@@ -283,12 +286,53 @@ publish_held_gauge(nf_chwriter *w)
 
 /* The inserter thread: INSERTs b's rows. True if ClickHouse stored them. Touches only
  * ch_insert and b's rows: every NATS call stays on the main thread (chwriter.h). */
+/* Inserter: the INSERT query_id's answer never came (a timeout, a lost connection), so
+ * ClickHouse may still run it — even later, from the bytes it already holds. Its messages
+ * must not be handed back before that is settled: redelivered and looked up in ingest_log
+ * while the INSERT is still on its way, they would be inserted a second time (found by the
+ * fault suite: ClickHouse frozen past clickhouse_timeout, or slow to shut down). So the flight
+ * stays in flight until the server says the query is not running (KILL QUERY … SYNC, then
+ * system.processes), checked twice a second apart: a request the server had not started when
+ * it was frozen registers within moments of it resuming. At stop this is given up (the next
+ * run's look-up then carries the small risk). */
+static void
+await_unknown_outcome(nf_chwriter *w, const char *query_id)
+{
+    atomic_fetch_add(&w->st.unknown_outcomes, 1);
+    uint64_t delay = 200;
+    for (;;) {
+        nf_err e = {0};
+        if (nf_ch_query_gone(w->ch_insert, query_id, &e) == NF_OK) {
+            if (nap(w, 1000))
+                return;
+            if (nf_ch_query_gone(w->ch_insert, query_id, &e) == NF_OK)
+                return;
+        }
+        warn_rl(&w->insert_rl, "INSERT of unknown outcome; waiting until ClickHouse says it "
+                "has ended", e.msg);
+        if (nap(w, delay))
+            return;
+        delay = delay < 2500 ? delay * 2 : 5000;
+    }
+}
+
 static bool
 insert_rows(nf_chwriter *w, const batch *b)
 {
     nf_err err = {0};
     uint64_t t0 = nf_mono_ms();
-    nf_status st = nf_ch_insert_rowbinary(w->ch_insert, w->into, b->rows.buf, b->rows.len, &err);
+    char query_id[64];
+    snprintf(query_id, sizeof(query_id), "netflow-writer-%" PRIu64 "-%" PRIu64, w->started_ms,
+             ++w->insert_seq);
+    nf_status st = nf_ch_insert_rowbinary_id(w->ch_insert, w->into, query_id, b->rows.buf,
+                                             b->rows.len, &err);
+    if (st != NF_OK && nf_ch_last_unanswered(w->ch_insert)) {
+        atomic_fetch_add(&w->st.insert_failures, 1);
+        atomic_store(&w->st.clickhouse_up, 0);
+        warn_rl(&w->insert_rl, "INSERT got no answer", err.msg);
+        await_unknown_outcome(w, query_id);
+        return false;
+    }
     if (st != NF_OK) {
         atomic_fetch_add(&w->st.insert_failures, 1);
         atomic_store(&w->st.clickhouse_up, 0);
@@ -681,6 +725,9 @@ nf_chwriter_create(const nf_chwriter_config *cfg, nf_chwriter **out, nf_err *err
     if (w == NULL)
         return nf_err_set(err, NF_ENOMEM, "clickhouse writer: out of memory");
     w->cfg = cfg;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    w->started_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->wake, NULL);
     pthread_mutex_init(&w->imu, NULL);
@@ -800,6 +847,9 @@ nf_chwriter_render_metrics(void *ctx, nf_metrics *m)
          offsetof(stats, retention_dropped)},
         {"retention_failures_total", "retention passes that failed",
          offsetof(stats, retention_failures)},
+        {"insert_unknown_outcomes_total",
+         "INSERTs without an answer, held until ClickHouse said they had ended",
+         offsetof(stats, unknown_outcomes)},
     };
     char name[128];
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {

@@ -38,7 +38,9 @@
  *      stream with its reason and terminated; if that copy fails it is nak'ed and retried.
  *   5. At most one INSERT is in flight, and the main thread looks a redelivered message up
  *      in ingest_log only when none is: a message whose INSERT is still running is never
- *      taken for one that was lost.
+ *      taken for one that was lost. "In flight" ends on the server too: an INSERT whose
+ *      answer never came (timeout, lost connection) stays in flight until ClickHouse says
+ *      its query id is not running (KILL QUERY … SYNC, system.processes).
  *
  * Retention runs at start and every hour (nf_ch_retention_apply).
  */

@@ -66,8 +66,23 @@ nf_status nf_ch_query(nf_ch *c, const char *sql, size_t max_bytes, char **body, 
 nf_status nf_ch_insert_rowbinary(nf_ch *c, const char *into, const uint8_t *data, size_t len,
                                  nf_err *err);
 
+/* The same with a query id ([A-Za-z0-9_-], 1..64 bytes; NULL = the server picks one), so that
+ * an INSERT whose answer never came can be found on the server (nf_ch_query_gone). */
+nf_status nf_ch_insert_rowbinary_id(nf_ch *c, const char *into, const char *query_id,
+                                    const uint8_t *data, size_t len, nf_err *err);
+
 /* The ClickHouse exception code of the last answer on c, 0 if none. */
 int nf_ch_last_code(const nf_ch *c);
+
+/* True when the last request on c failed without any HTTP answer (timeout, connection lost):
+ * its outcome is unknown — the server may have run it, be running it, or run it later from
+ * the bytes it already holds. */
+bool nf_ch_last_unanswered(const nf_ch *c);
+
+/* Makes sure the query query_id is not running: KILL QUERY … SYNC, then checks
+ * system.processes. NF_OK: it has finished (done or killed) and will not change anything
+ * any more; NF_EAGAIN/NF_EUPSTREAM: not known yet (ClickHouse unreachable, still running). */
+nf_status nf_ch_query_gone(nf_ch *c, const char *query_id, nf_err *err);
 
 /* True for exception codes that a later retry may cure (see the list above). */
 bool nf_ch_retryable(int code);

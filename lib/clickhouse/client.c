@@ -53,6 +53,8 @@ struct nf_ch {
     char *base;                     /* "http://host:port/" (one trailing slash); owned */
     char *db_escaped;               /* URL-escaped database, NULL for the server default */
     int last_code;                  /* exception code of the last answer, 0 if none */
+    bool last_unanswered;           /* the last request got no HTTP answer (timeout, lost
+                                     * connection): the server may still run it */
     char curl_err[CURL_ERROR_SIZE]; /* curl's message of the last failure */
 };
 
@@ -250,6 +252,9 @@ static nf_status
 outcome_of(nf_ch *c, CURLcode rc, const answer *a, const char *what, nf_err *err)
 {
     c->last_code = 0;
+    long status = 0;
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+    c->last_unanswered = rc != CURLE_OK && status == 0;
     if (a->no_memory)
         return nf_err_set(err, NF_ENOMEM, "ClickHouse %s: out of memory for the answer", what);
     if (a->too_big)
@@ -261,8 +266,6 @@ outcome_of(nf_ch *c, CURLcode rc, const answer *a, const char *what, nf_err *err
         return nf_err_set(err, NF_EAGAIN, "ClickHouse %s at %s: %s", what, c->base,
                           c->curl_err[0] != '\0' ? c->curl_err : curl_easy_strerror(rc));
     }
-    long status = 0;
-    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
     if (status == 200)
         return NF_OK;
 
@@ -367,8 +370,31 @@ nf_ch_query(nf_ch *c, const char *sql, size_t max_bytes, char **body, size_t *le
 nf_status
 nf_ch_insert_rowbinary(nf_ch *c, const char *into, const uint8_t *data, size_t len, nf_err *err)
 {
+    return nf_ch_insert_rowbinary_id(c, into, NULL, data, len, err);
+}
+
+/* A query id is ours: [A-Za-z0-9_-], 1..64 bytes (it goes into a URL and into SQL). */
+static bool
+query_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 64)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-'))
+            return false;
+    return true;
+}
+
+nf_status
+nf_ch_insert_rowbinary_id(nf_ch *c, const char *into, const char *query_id, const uint8_t *data,
+                          size_t len, nf_err *err)
+{
     if (c == NULL || into == NULL || into[0] == '\0' || (data == NULL && len > 0))
         return nf_err_set(err, NF_EINVAL, "nf_ch_insert_rowbinary: NULL or empty argument");
+    if (query_id != NULL && !query_id_ok(query_id))
+        return nf_err_set(err, NF_EINVAL, "nf_ch_insert_rowbinary: bad query id");
     size_t qn = strlen("INSERT INTO  FORMAT RowBinary") + strlen(into) + 1;
     char *q = malloc(qn);
     if (q == NULL)
@@ -378,11 +404,13 @@ nf_ch_insert_rowbinary(nf_ch *c, const char *into, const uint8_t *data, size_t l
     free(q);
     if (escaped == NULL)
         return nf_err_set(err, NF_ENOMEM, "nf_ch_insert_rowbinary: no memory for the query");
-    size_t tn = strlen("query=") + strlen(escaped) + 1;
+    size_t tn = strlen("query=&query_id=") + strlen(escaped) +
+                (query_id != NULL ? strlen(query_id) : 0) + 1;
     char *tail = malloc(tn);
     char *url = NULL;
     if (tail != NULL) {
-        snprintf(tail, tn, "query=%s", escaped);
+        snprintf(tail, tn, "query=%s%s%s", escaped, query_id != NULL ? "&query_id=" : "",
+                 query_id != NULL ? query_id : "");
         url = request_url(c, tail);
     }
     curl_free(escaped);
@@ -400,6 +428,33 @@ int
 nf_ch_last_code(const nf_ch *c)
 {
     return c != NULL ? c->last_code : 0;
+}
+
+bool
+nf_ch_last_unanswered(const nf_ch *c)
+{
+    return c != NULL && c->last_unanswered;
+}
+
+nf_status
+nf_ch_query_gone(nf_ch *c, const char *query_id, nf_err *err)
+{
+    if (c == NULL || query_id == NULL || !query_id_ok(query_id))
+        return nf_err_set(err, NF_EINVAL, "nf_ch_query_gone: bad query id");
+    char sql[256];
+    snprintf(sql, sizeof(sql), "KILL QUERY WHERE query_id = '%s' SYNC", query_id);
+    nf_status st = nf_ch_exec(c, sql, err);
+    if (st != NF_OK)
+        return st;
+    snprintf(sql, sizeof(sql), "SELECT count() FROM system.processes WHERE query_id = '%s'",
+             query_id);
+    char *body = NULL;
+    size_t len = 0;
+    if ((st = nf_ch_query(c, sql, 64, &body, &len, err)) != NF_OK)
+        return st;
+    bool gone = len >= 2 && body[0] == '0' && body[1] == '\n';
+    free(body);
+    return gone ? NF_OK : nf_err_set(err, NF_EAGAIN, "query %s still running", query_id);
 }
 
 nf_status
