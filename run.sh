@@ -26,6 +26,8 @@
 #
 #   ./run.sh
 #   NF_DEMO_RATE=2000 ./run.sh           flows per second (default 20)
+#   NF_DEMO_FLOWS=100000 ./run.sh        exactly that many flows (seed NF_DEMO_SEED, default 1),
+#                                        totals in $state/flowgen.json; the stack keeps running
 #
 # Ports (all on 127.0.0.1, each overridable): NetFlow UDP NF_DEMO_PORT=2055, checker gRPC
 # NF_DEMO_CHECKER_GRPC=50057, agent gRPC NF_DEMO_AGENT_GRPC=50051, NATS NF_DEMO_NATS_PORT=4222
@@ -226,7 +228,9 @@ stop() {
     [ -n "$stored" ] && echo "clickhouse: $stored flows stored in netflow.netflow" >&2 || true
     [ -n "$cold" ] && echo "iceberg: $cold flows committed to default.netflow ($state/iceberg/default/netflow)" >&2 || true
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap stop EXIT
 
 # start NAME CMD... — a component in the background, its stderr in $state/NAME.log, its PID
 # in $state/run/NAME.pid (for scripts and tests that stop one component).
@@ -300,9 +304,12 @@ start flowtail "$bin/flowtail/serviceradar-flowtail" -c "$state/poller.json" > >
       "\(ep(.src_addr; .src_port)) -> \(ep(.dst_addr; .dst_port)) \(proto) " +
       "\(.packets) pkts \(.bytes) B  1:\(.sampling_rate)  from \(.exporter)  " +
       "\(.agent_id):\(.sequence)"')
-start flowgen "$bin/flowgen/serviceradar-flowgen" --target "127.0.0.1:$udp" --protocol mix \
-    --exporters 3 --rate "$rate" --sampling 1 --ipv6-share 20 --start-time "$(date +%s000)" \
-    --quiet
+# NF_DEMO_FLOWS=N: exactly N flows (seed NF_DEMO_SEED), then the stack keeps running with
+# what it received; flowgen's exact totals (per exporter) land in $state/flowgen.json.
+flowgen_args=(--target "127.0.0.1:$udp" --protocol mix --exporters 3 --rate "$rate" --sampling 1
+    --ipv6-share 20 --start-time "$(date +%s000)" --quiet)
+[ -n "${NF_DEMO_FLOWS:-}" ] && flowgen_args+=(--flows "$NF_DEMO_FLOWS" --seed "${NF_DEMO_SEED:-1}")
+start flowgen "$bin/flowgen/serviceradar-flowgen" "${flowgen_args[@]}" >"$state/flowgen.json"
 
 # api PATH — GET from the core with a fresh token (the demo's lines use the API a UI uses).
 token=
@@ -318,17 +325,23 @@ api() {
     printf '%s' "$out"
 }
 declare -A reported=()
-while kill -0 "${pids[-1]}" 2>/dev/null; do
+while :; do # until Ctrl-C (the trap stops everything)
     sleep 10
-    # A component that died is named once (the others keep running: Ctrl-C stops them).
+    # A component that died is named once (the others keep running: Ctrl-C stops them). When
+    # none is left (they all got the signal: a SIGINT to the process group reaches them even
+    # where this shell ignores it, as a background job does), this script ends too.
+    alive=0
     for f in "$state"/run/*.pid; do
         name=$(basename "$f" .pid)
+        [ "$name" = flowgen ] && [ -n "${NF_DEMO_FLOWS:-}" ] && continue # done sending
+        kill -0 "$(cat "$f")" 2>/dev/null && alive=$((alive + 1))
         if [ -z "${reported[$name]:-}" ] && ! kill -0 "$(cat "$f")" 2>/dev/null; then
             echo "run.sh: $name exited; the end of $state/$name.log:" >&2
             tail -3 "$state/$name.log" >&2 || true
             reported[$name]=1
         fi
     done
+    [ "$alive" -gt 0 ] || break
     ans=$(api "/api/netflow/realtime?time_range=last_15m&group_by=src_ip&limit=3") || continue
     top=$(jq -r '[.results[] | [.[]] | "\(.[0]) \(.[1]) B"] | join(", ")' <<<"$ans")
     now=$(date +%s) # what the hot tier holds: its last 47 hours
@@ -346,4 +359,3 @@ while kill -0 "${pids[-1]}" 2>/dev/null; do
            "; down: " + ([.hops[] | select(.up | not) | .name] | join(",") | if . == "" then "none" else . end)' \
         <<<"$st" >&2
 done
-wait "${pids[@]}"

@@ -155,6 +155,12 @@ const last15 = { time_range: 'last_15m' };
 await byId('nav-realtime').click();
 await byId('preset-last_15m').click();
 await cardsEqualApi(RT, last15, 'last 15 min');
+// known totals (EXPECT_* from the driver: what flowgen sent): the cards show exactly those
+for (const [card, env] of [['card-flows', 'EXPECT_FLOWS'], ['card-packets', 'EXPECT_PACKETS'], ['card-bytes', 'EXPECT_BYTES']]) {
+  if (!process.env[env]) continue;
+  const got = await valueOf(card);
+  if (got !== process.env[env]) fail(`${card} shows ${got}, flowgen sent ${process.env[env]}`);
+}
 {
   const bytes = BigInt(await valueOf('card-bytes'));
   const rate = Number(await valueOf('card-rate'));
