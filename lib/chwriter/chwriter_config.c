@@ -12,17 +12,6 @@
 static const char *const log_levels[] = {"debug", "info", "warn", "warning", "error", NULL};
 
 static bool
-check_db_name(const char *v, char *why, size_t why_len)
-{
-    bool ok = v[0] != '\0' && (v[0] == '_' || ((v[0] | 0x20) >= 'a' && (v[0] | 0x20) <= 'z'));
-    for (const char *p = v; ok && *p; p++)
-        ok = *p == '_' || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z');
-    if (!ok)
-        snprintf(why, why_len, "\"%s\" is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", v);
-    return ok;
-}
-
-static bool
 check_http_url(const char *v, char *why, size_t why_len)
 {
     if (strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0)
@@ -48,7 +37,7 @@ const nf_cfg_field nf_chwriter_config_table[] = {
     F("clickhouse_password", NF_CFG_STRING, clickhouse_password, "", 0, 0,
       "its password (sent in a header, never in a URL)"),
     {"clickhouse_database", NF_CFG_STRING, offsetof(nf_chwriter_config, clickhouse_database),
-     "netflow", 0, 0, NULL, NULL, "database of the flow tables", check_db_name},
+     "netflow", 0, 0, NULL, NULL, "database of the flow tables", nf_cfg_check_identifier},
     F("clickhouse_timeout", NF_CFG_DURATION, clickhouse_timeout_ms, "30s", 1000, 600000,
       "longest wait for one ClickHouse request"),
     /* Large: every INSERT makes a part in each of the 15 tables, and ClickHouse wants few

@@ -341,6 +341,17 @@ nf_cfg_describe(FILE *out, const nf_cfg_field *table, const char *prefix)
 }
 
 bool
+nf_cfg_check_identifier(const char *v, char *why, size_t why_len)
+{
+    bool ok = v[0] != '\0' && (v[0] == '_' || ((v[0] | 0x20) >= 'a' && (v[0] | 0x20) <= 'z'));
+    for (const char *p = v; ok && *p; p++)
+        ok = *p == '_' || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z');
+    if (!ok)
+        snprintf(why, why_len, "\"%s\" is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", v);
+    return ok;
+}
+
+bool
 nf_cfg_check_hostport(const char *value, char *why, size_t why_len)
 {
     char host[NF_ADDR_STRLEN];

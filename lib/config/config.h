@@ -45,6 +45,8 @@ typedef bool nf_cfg_check_fn(const char *value, char *why, size_t why_len);
  * 1..65535; the second also accepts "" (feature off). */
 nf_cfg_check_fn nf_cfg_check_hostport;
 nf_cfg_check_fn nf_cfg_check_hostport_or_empty;
+/* A plain identifier [A-Za-z_][A-Za-z0-9_]* (a database name: needs no quoting in SQL). */
+nf_cfg_check_fn nf_cfg_check_identifier;
 
 typedef struct nf_cfg_field {
     const char *key;                 /* JSON key */

@@ -11,17 +11,6 @@
 static const char *const log_levels[] = {"debug", "info", "warn", "warning", "error", NULL};
 
 static bool
-check_db_name(const char *v, char *why, size_t why_len)
-{
-    bool ok = v[0] != '\0' && (v[0] == '_' || ((v[0] | 0x20) >= 'a' && (v[0] | 0x20) <= 'z'));
-    for (const char *p = v; ok && *p; p++)
-        ok = *p == '_' || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z');
-    if (!ok)
-        snprintf(why, why_len, "\"%s\" is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", v);
-    return ok;
-}
-
-static bool
 check_http_url(const char *v, char *why, size_t why_len)
 {
     if (strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0)
@@ -62,7 +51,7 @@ static const nf_cfg_field netflow_table[] = {
     NF("clickhouse_password", NF_CFG_STRING, clickhouse_password, "", 0, 0,
        "its password (sent in a header)"),
     NFC("clickhouse_database", clickhouse_database, "netflow", "database of the flow tables",
-        check_db_name),
+        nf_cfg_check_identifier),
     NF("clickhouse_timeout", NF_CFG_DURATION, clickhouse_timeout_ms, "30s", 1000, 600000,
        "longest wait for one ClickHouse query"),
     NFC("iceberg_catalog", iceberg_catalog, "http://localhost:8181",
