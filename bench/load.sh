@@ -134,13 +134,18 @@ certs=$IT_WORK/certs
 it_start_nats "$IT_WORK/nats" "$(it_free_port tcp)" "$certs"
 it_start_clickhouse "$IT_WORK/ch"
 it_start_catalog "$IT_WORK/cat"
-WRITER_BATCH_SIZE=$ch_batch WRITER_BATCH_INTERVAL=1s it_writer_config "$IT_WORK" "$certs"
-PQ_BATCH_SIZE=$pq_batch PQ_BATCH_INTERVAL=10s it_pq_config "$IT_WORK" "$certs"
-
 # ---- the edges ----------------------------------------------------------------------------------
-agents_json=
-for i in $(seq 1 "$edges"); do
-    dir=$IT_WORK/edge-$i
+# forget PID — drop a PID from IT_PIDS once it was stopped and waited for.
+forget() {
+    local kept=() pid
+    for pid in "${IT_PIDS[@]:-}"; do
+        [ -n "$pid" ] && [ "$pid" != "$1" ] && kept+=("$pid")
+    done
+    IT_PIDS=("${kept[@]+"${kept[@]}"}")
+}
+# edge_configs I — the checker's and the agent's config of edge I on fresh ports.
+edge_configs() {
+    local i=$1 dir=$IT_WORK/edge-$1 ports
     mkdir -p "$dir/checkers"
     UDP[i]=$(it_free_port udp)
     mapfile -t ports < <(it_free_port tcp 4)
@@ -168,21 +173,41 @@ JSON
   "security": $(it_security_json "$certs" agent agent.serviceradar)
 }
 JSON
+}
+# start_edge I — starts edge I's checker and agent; a port that another process took between
+# freeport's answer and the daemon's bind (the ports are ephemeral ones, and the machine is
+# shared) makes it try again on fresh ports, three times at most.
+start_edge() {
+    local i=$1 try dir=$IT_WORK/edge-$1
+    for try in 1 2 3; do
+        edge_configs "$i"
+        "$CHECKER" -c "$dir/checkers/netflow.json" 2>>"$dir/checker.log" &
+        CK_PID[i]=$!
+        IT_PIDS+=("${CK_PID[i]}")
+        "$AGENT" -c "$dir/agent.json" 2>>"$dir/agent.log" &
+        AG_PID[i]=$!
+        IT_PIDS+=("${AG_PID[i]}")
+        if it_wait_for curl -fsS "http://127.0.0.1:${CK_MET[i]}/metrics" &&
+            it_wait_for curl -fsS "http://127.0.0.1:${AG_MET[i]}/metrics"; then
+            return 0
+        fi
+        it_note "edge $i did not start (try $try): $(tail -2 "$dir/checker.log" "$dir/agent.log" | cut -c1-300)"
+        it_stop "${CK_PID[i]}"
+        it_stop "${AG_PID[i]}"
+        forget "${CK_PID[i]}"
+        forget "${AG_PID[i]}"
+    done
+    it_fail "edge $i did not start in 3 tries"
+}
+agents_json=
+for i in $(seq 1 "$edges"); do
+    start_edge "$i"
     agents_json+="${agents_json:+,
     }\"edge-$i\": {\"address\": \"127.0.0.1:${AG_GRPC[i]}\", \"checks\": [{\"service_type\": \"netflow\", \"service_name\": \"netflow\", \"details\": \"127.0.0.1:${CK_GRPC[i]}\"}]}"
-    "$CHECKER" -c "$dir/checkers/netflow.json" 2>>"$dir/checker.log" &
-    CK_PID[i]=$!
-    IT_PIDS+=("${CK_PID[i]}")
-    "$AGENT" -c "$dir/agent.json" 2>>"$dir/agent.log" &
-    AG_PID[i]=$!
-    IT_PIDS+=("${AG_PID[i]}")
 done
-for i in $(seq 1 "$edges"); do
-    it_wait_for curl -fsS "http://127.0.0.1:${CK_MET[i]}/metrics" ||
-        it_fail "checker $i did not start: $(tail -5 "edge-$i/checker.log")"
-    it_wait_for curl -fsS "http://127.0.0.1:${AG_MET[i]}/metrics" ||
-        it_fail "agent $i did not start: $(tail -5 "edge-$i/agent.log")"
-done
+# The writers' metrics ports are picked only now, after every edge port is bound.
+WRITER_BATCH_SIZE=$ch_batch WRITER_BATCH_INTERVAL=1s it_writer_config "$IT_WORK" "$certs"
+PQ_BATCH_SIZE=$pq_batch PQ_BATCH_INTERVAL=10s it_pq_config "$IT_WORK" "$certs"
 
 POLLER_METRICS_PORT=$(it_free_port tcp)
 mkdir -p poller-state
@@ -239,7 +264,8 @@ cpu_all() { while read -r n p; do echo "$n $(cpu_ns "$p")"; done <"$comps"; }
 # ---- sampling -------------------------------------------------------------------------------------
 # sample T_S — one row: to samples.tsv and, formatted, to stderr.
 sample() {
-    local t=$1 dec=0 drops=0 back=0 b i m p pub chp qp chrows ice offered
+    local t=$1 dec=0 drops=0 back=0 b i m p pub chp qp chrows ice offered t_sample
+    t_sample=$(now_ms)
     p=$(scrape "$PM")
     pub=$(msum serviceradar_poller_records_published_total <<<"$p")
     for i in $(seq 1 "$edges"); do
@@ -260,7 +286,8 @@ sample() {
            $(msum serviceradar_netflow_parquet_consumer_ack_pending <<<"$m") ))
     ice=$(msum serviceradar_netflow_parquet_records_committed_total <<<"$m")
     chrows=$(ch 'SELECT count() FROM netflow.netflow')
-    offered=$(awk -v t="$t" -v r="$rate" -v s="$sent" 'BEGIN { o = t * r; printf "%.0f\n", (o > s ? s : o) }')
+    # What the schedule had sent when this sample started (the label t is the slot).
+    offered=$(awk -v t="$(( t_sample - t0 ))" -v r="$rate" -v s="$sent" 'BEGIN { o = t / 1000 * r; printf "%.0f\n", (o > s ? s : o) }')
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$PHASE" "$offered" "$dec" "$drops" \
         "$back" "$pub" "$chp" "$qp" "${chrows:-?}" "$ice" >>samples.tsv
     printf '| %6s | %-7s | %11s | %11s | %6s | %9s | %11s | %8s | %8s | %11s | %11s |\n' "$t" "$PHASE" \
