@@ -179,10 +179,11 @@ expect(const char **p, char c)
 }
 
 /* RFC 3339 date-time: YYYY-MM-DD(T|t| )HH:MM:SS[.frac](Z|z|±HH:MM). A fraction rounds down,
- * or up when round_up (so an end bound still covers the instant it names). Leap second 60
+ * or up when round_up (so an end bound still covers the instant it names); its milliseconds
+ * go to *ms when ms is not NULL (time travel names an instant, not a second). Leap second 60
  * (only at minute 59, local time) is the first second of the next minute. */
 static bool
-parse_rfc3339(const char *s, bool round_up, int64_t *out)
+parse_rfc3339(const char *s, bool round_up, int64_t *out, int64_t *ms)
 {
     int64_t y, mo, d, h, mi, sec, oh = 0, om = 0;
     const char *p = s;
@@ -196,12 +197,18 @@ parse_rfc3339(const char *s, bool round_up, int64_t *out)
         !digits(&p, 2, &sec))
         return false;
     bool frac = false;
+    int64_t millis = 0;
     if (*p == '.') {
         p++;
         int nd = 0;
-        for (; *p >= '0' && *p <= '9'; p++, nd++)
+        for (; *p >= '0' && *p <= '9'; p++, nd++) {
             if (*p != '0')
                 frac = true;
+            if (nd < 3)
+                millis = millis * 10 + (*p - '0');
+        }
+        for (int k = nd; k < 3; k++)
+            millis *= 10;
         if (nd == 0 || nd > 9)
             return false;
     }
@@ -226,21 +233,25 @@ parse_rfc3339(const char *s, bool round_up, int64_t *out)
     if (frac && round_up)
         t++;
     *out = t;
+    if (ms != NULL)
+        *ms = millis;
     return true;
 }
 
-/* RFC 3339 or epoch seconds (0..2^32-1). */
+/* RFC 3339 or epoch seconds (0..2^32-1); *ms as parse_rfc3339 (0 for epoch seconds). */
 static bool
-parse_time(const char *s, bool round_up, int64_t *out)
+parse_time(const char *s, bool round_up, int64_t *out, int64_t *ms)
 {
     if (all_digits(s)) {
         uint64_t v;
         if (!nf_parse_u64(s, 0, (uint64_t)TIME_MAX, &v))
             return false;
         *out = (int64_t)v;
+        if (ms != NULL)
+            *ms = 0;
         return true;
     }
-    return parse_rfc3339(s, round_up, out);
+    return parse_rfc3339(s, round_up, out, ms);
 }
 
 /* ---- the pieces of a request ------------------------------------------------------------ */
@@ -255,10 +266,10 @@ parse_range(const char *const *val, int64_t now_s, nf_q_request *q, char *param,
         return refuse(err, param, s == NULL ? "start" : "end",
                       "missing (start and end come together)");
     if (s != NULL) {
-        if (!parse_time(s, false, &q->start))
+        if (!parse_time(s, false, &q->start, NULL))
             return refuse(err, param, "start",
                           "not an RFC 3339 time (2025-04-14T12:00:00Z) or epoch seconds");
-        if (!parse_time(e, true, &q->end))
+        if (!parse_time(e, true, &q->end, NULL))
             return refuse(err, param, "end",
                           "not an RFC 3339 time (2025-04-14T12:00:00Z) or epoch seconds");
         if (q->start < 0 || q->start >= TIME_MAX)
@@ -497,13 +508,13 @@ nf_api_parse(const nf_api_kv *kv, size_t n, int64_t now_s, nf_api_route route,
         r.snapshot_id = (int64_t)id;
     }
     if (val[P_AS_OF] != NULL) {
-        int64_t t;
-        if (!parse_time(val[P_AS_OF], false, &t))
+        int64_t t, ms;
+        if (!parse_time(val[P_AS_OF], false, &t, &ms))
             return refuse(err, param, "as_of",
                           "not an RFC 3339 time (2025-04-14T12:00:00Z) or epoch seconds");
         if (t <= 0 || t > AS_OF_MAX)
             return refuse(err, param, "as_of", "outside 1970-01-01 .. 9999-12-31");
-        r.as_of_ms = t * 1000;
+        r.as_of_ms = t * 1000 + ms;
     }
     *out = r;
     return NF_OK;

@@ -288,6 +288,16 @@ test_other_params(void **state)
     assert_int_equal(r.as_of_ms, (int64_t)NOW * 1000);
     r = parse_ok(KV({"group_by", "src_as"}, {"as_of", "1700000000"}), 2, NF_API_HISTORICAL);
     assert_int_equal(r.as_of_ms, (int64_t)NOW * 1000);
+    /* an instant, not a second: a snapshot committed within the second named is before it */
+    r = parse_ok(KV({"group_by", "src_as"}, {"as_of", "2023-11-14T22:13:20.123456Z"}), 2,
+                 NF_API_AUTO);
+    assert_int_equal(r.as_of_ms, (int64_t)NOW * 1000 + 123);
+    r = parse_ok(KV({"group_by", "src_as"}, {"as_of", "2023-11-14T23:13:20.5+01:00"}), 2,
+                 NF_API_AUTO);
+    assert_int_equal(r.as_of_ms, (int64_t)NOW * 1000 + 500);
+    r = parse_ok(KV({"group_by", "src_as"}, {"as_of", "2023-11-14T22:13:20.07Z"}), 2,
+                 NF_API_AUTO);
+    assert_int_equal(r.as_of_ms, (int64_t)NOW * 1000 + 70);
     refused("snapshot", KV({"group_by", "src_as"}, {"snapshot", "5"}), 2, NF_API_REALTIME,
             __LINE__);
     refused("as_of", KV({"group_by", "src_as"}, {"as_of", "1700000000"}), 2, NF_API_REALTIME,
