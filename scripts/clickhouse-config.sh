@@ -9,11 +9,17 @@
 # serves HTTP on 127.0.0.1:HTTP_PORT and the native protocol on 127.0.0.1:TCP_PORT, with the
 # users netflow_writer (WRITER_PASSWORD; DDL and inserts), netflow_reader (READER_PASSWORD;
 # readonly) and default (no password, readonly). Passwords are stored as SHA-256 only.
-# Running it again rewrites both files and keeps the data. Needs sha256sum.
+# CH_LOG_LEVEL sets the server log's level (default information; debug logs every query with
+# its id). Running it again rewrites both files and keeps the data. Needs sha256sum.
 set -euo pipefail
 usage="usage: clickhouse-config.sh DIR HTTP_PORT TCP_PORT WRITER_PASSWORD READER_PASSWORD"
 [ "$#" -eq 5 ] || { echo "$usage" >&2; exit 2; }
 dir=$1 http=$2 tcp=$3 writer_pw=$4 reader_pw=$5
+level=${CH_LOG_LEVEL:-information}
+case "$level" in
+    trace | debug | information | warning | error) ;;
+    *) echo "clickhouse-config.sh: CH_LOG_LEVEL '$level' is not trace, debug, information, warning or error" >&2; exit 2 ;;
+esac
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 for p in "$http" "$tcp"; do
@@ -46,7 +52,7 @@ render() {
     local in=$1 out=$2
     sed -e "s|@CH_DIR@|$dir|g" -e "s|@CH_HTTP_PORT@|$http|g" -e "s|@CH_TCP_PORT@|$tcp|g" \
         -e "s|@CH_WRITER_SHA256@|$writer_sha|g" -e "s|@CH_READER_SHA256@|$reader_sha|g" \
-        "$in" >"$out.tmp"
+        -e "s|<level>information</level>|<level>$level</level>|" "$in" >"$out.tmp"
     if grep -q '@CH_[A-Z0-9_]*@' "$out.tmp"; then
         echo "clickhouse-config.sh: unreplaced placeholder in $out" >&2
         rm -f "$out.tmp"

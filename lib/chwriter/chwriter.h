@@ -11,9 +11,12 @@
  *   fetch ─▶ settle the finished INSERT: ack its messages │ it failed: nak them, back off
  *     │
  *     ▼
- *   redelivered? ──yes─▶ (wait for the INSERT in flight) in ingest_log? ──yes─▶ ack
- *     │ no                                                   │ no
- *     ▼                                                      ▼
+ *   held already (batch or INSERT in flight)? ──yes─▶ release this delivery
+ *     │ no
+ *     ▼
+ *   in ingest_log (one look-up per fetch)? ──yes─▶ ack │ look-up failed: nak, back off
+ *     │ no
+ *     ▼
  *   decode FlowBatch ──bad──▶ dead-letter stream (reason header) ─▶ term
  *     │ ok
  *     ▼
@@ -29,18 +32,24 @@
  *      or after ingest_log showed an earlier INSERT of it (at-least-once + the log = once).
  *   2. One INSERT holds at most batch_size (<= 1 000 000) rows, so ClickHouse writes it as
  *      one block: all of its messages' rows or none.
- *   3. A message the writer holds is never held twice: ack_wait is at least twice
- *      batch_interval + clickhouse_timeout (config check; a message waits at most
- *      batch_interval being batched, one timeout behind the INSERT before it, one in its
- *      own and a fetch of at most 20 ms before it is settled, no more than batch_interval),
- *      and a delivery of a message already held is released, not added.
+ *   3. A message the writer holds is never held twice: a delivery of a message in the batch
+ *      being filled or in the INSERT in flight (same stream sequence) is released, not
+ *      added. ack_wait is at least twice batch_interval + clickhouse_timeout (config check;
+ *      a message waits at most batch_interval being batched, one timeout behind the INSERT
+ *      before it, one in its own and a fetch of at most 20 ms before it is settled, no more
+ *      than batch_interval), so that is rare.
  *   4. An undecodable message never blocks the stream: it is copied to the dead-letter
  *      stream with its reason and terminated; if that copy fails it is nak'ed and retried.
- *   5. At most one INSERT is in flight, and the main thread looks a redelivered message up
- *      in ingest_log only when none is: a message whose INSERT is still running is never
- *      taken for one that was lost. "In flight" ends on the server too: an INSERT whose
- *      answer never came (timeout, lost connection) stays in flight until ClickHouse says
- *      its query id is not running (KILL QUERY … SYNC, system.processes).
+ *   5. Every message not held is looked up in ingest_log before it is taken — not only
+ *      redeliveries: after a nats-server restart JetStream may deliver again, with
+ *      num_delivered 1, a message it had delivered and we had stored (its consumer state on
+ *      disk lagged). At most one INSERT is in flight, and a message whose INSERT is still
+ *      running is held (3), so it is never taken for one that was lost. "In flight" ends on
+ *      the server too: an INSERT whose answer never came (timeout, lost connection) stays in
+ *      flight until ClickHouse says its query id is not running (KILL QUERY … SYNC,
+ *      system.processes). What stays open: an INSERT of a writer process that died before
+ *      that was settled, executed by ClickHouse after the next process looked its messages
+ *      up.
  *
  * Retention runs at start and every hour (nf_ch_retention_apply).
  */

@@ -287,7 +287,8 @@ it_writer_config() {
   "ack_wait": "${WRITER_ACK_WAIT:-30s}",
   "backoff_min": "100ms",
   "backoff_max": "${WRITER_BACKOFF_MAX:-2s}",
-  "metrics_addr": "127.0.0.1:$WRITER_METRICS_PORT"
+  "metrics_addr": "127.0.0.1:$WRITER_METRICS_PORT",
+  "log_level": "${WRITER_LOG_LEVEL:-info}"
 }
 JSON
 }
