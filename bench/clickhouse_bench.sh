@@ -97,7 +97,9 @@ query_row() { # NAME OUR_SQL NAIVE_SQL
     time_ms "$3" 3 >naive.ms
     rows_out+=("$(printf '| %-24s | %6s | %6s | %8s | %8s |' "$1" "$(pct ours.ms 50)" \
         "$(pct ours.ms 95)" "$(pct naive.ms 50)" "$(pct naive.ms 95)")")
+    summary_q+=("$1"$'\t'"$(pct ours.ms 95)"$'\t'"$(pct naive.ms 95)")
 }
+summary_q=()
 query_row "top src_ip, 2 days" "$(ours --group-by src_ip --limit 10 --unscaled)" "$(naive_top src_ip)"
 query_row "top dst_ip, 2 days" "$(ours --group-by dst_ip --limit 10 --unscaled)" "$(naive_top dst_ip)"
 query_row "top dst_port, 2 days" "$(ours --group-by dst_port --limit 10 --unscaled)" "$(naive_top dst_port)"
@@ -150,3 +152,21 @@ echo
 echo "| query (ms)               | ours p50 | ours p95 | PRD p50 | PRD p95 |"
 echo "|--------------------------|--------|--------|----------|----------|"
 printf '%s\n' "${rows_out[@]}"
+
+# The closing table of bench/run.sh (bench/lib_summary.sh).
+source "$IT_SRC/bench/lib_summary.sh"
+live_rate=$(jq .rows_per_s live.json)
+bench_row clickhouse "ingest at live density (RowBinary, all views), rows/s" "$live_rate" \
+    "PRD table $(awk -v f="$flows" -v s="$naive_secs" 'BEGIN { printf "%.0f", f / s }') (server-side INSERT … SELECT, no views)" \
+    "≥ 300 k" "$(bench_verdict "$(awk -v r="$live_rate" 'BEGIN { print (r >= 300000) }')")"
+bench_row clickhouse "writer draining JetStream ($stored records), rows/s" \
+    "$(awk -v f="$stored" -v s="$writer_secs" 'BEGIN { printf "%.0f", f / s }')" - - -
+bench_row clickhouse "bytes per flow on disk, raw table (+ rollups)" \
+    "$(awk -v f="$flows" -v r="$raw_b" -v u="$rollup_b" 'BEGIN { printf "%.2f (+%.2f)", r / f, u / f }')" \
+    "PRD table $(awk -v f="$flows" -v p="$prd_b" 'BEGIN { printf "%.2f", p / f }')" "≤ 12" \
+    "$(bench_verdict "$(awk -v f="$flows" -v r="$raw_b" 'BEGIN { print (r / f <= 12) }')")"
+for q in "${summary_q[@]}"; do
+    IFS=$'\t' read -r name p95 naive95 <<<"$q"
+    bench_row clickhouse "query p95 ms: $name ($flows flows)" "$p95" "PRD table $naive95" "< 300" \
+        "$(bench_verdict "$(awk -v p="$p95" 'BEGIN { print (p < 300) }')")"
+done

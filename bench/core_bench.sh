@@ -152,6 +152,7 @@ same_rows() {
 # elapsed BODIES... — the core's elapsed_ms of each answer, one per line.
 elapsed() { for f in "$@"; do jq -r .elapsed_ms "$f"; done; }
 
+source "$IT_SRC/bench/lib_summary.sh"
 rows_out=()
 # row NAME BACKEND DIRECT_MS_FILE CORE_MS_FILE ELAPSED_FILE [PAIRED_DIFF_FILE]
 row() {
@@ -164,6 +165,8 @@ row() {
         'BEGIN { print (o < t && (p == "-" || p < t)) ? "met" : "NOT met" }')
     rows_out+=("$(printf '| %-34s | %-10s | %7.1f / %7.1f | %7.1f / %7.1f | %7s | %7s | %6s | %2s ms | %-7s |' \
         "$1" "$2" "$d50" "$d95" "$c50" "$c95" "$e50" "$over" "$paired" "$target_ms" "$met")")
+    bench_row core "API overhead p95 ms: $1 ($2; core p95 $c95)" "$over" "direct p95 $d95" \
+        "< $target_ms" "$([ "$met" = met ] && echo met || echo missed)"
 }
 
 # ---- 4a. ClickHouse questions (realtime route) -------------------------------------------------

@@ -142,3 +142,21 @@ printf '| serviceradar-netflow-parquet draining JetStream (%s records, batch 500
 echo
 echo "writer CPU while draining: $writer_cpu s (catalog $catalog_cpu s)"
 echo "answers identical to the baseline's; our last top-N run: $(cat our_stats.json)"
+
+# The closing table of bench/run.sh (bench/lib_summary.sh).
+source "$IT_SRC/bench/lib_summary.sh"
+for q in top series; do
+    label="top 10 src_ip by bytes"
+    [ "$q" = series ] && label="bytes per day, TCP"
+    p95=$(pct 95 <"our_$q.ms")
+    bench_row iceberg "query p95 ms: $label, $((days - 1)) days ($flows flows)" "$p95" \
+        "$(pct 95 <"base_$q.ms") (DuckDB over the uncompacted files, no rollups)" "< 2000" \
+        "$(bench_verdict "$(awk -v p="$p95" 'BEGIN { print (p < 2000) }')")"
+done
+bench_row iceberg "bytes per flow on disk, raw table after compaction" "$(bpf "${live_bytes:-0}")" \
+    "$(bpf "$raw_bytes") uncompacted" "≤ 8" \
+    "$(bench_verdict "$(awk -v b="${live_bytes:-0}" -v f="$flows" 'BEGIN { print (b > 0 && b / f <= 8) }')")"
+bench_row iceberg "maintenance: compaction + rollups + expiry, s" \
+    "$(awk -v m="$maint_ms" 'BEGIN { printf "%.0f", m / 1000 }')" - - -
+bench_row iceberg "Parquet writer draining JetStream ($writer_flows records), records/s" \
+    "$(awk -v f="$writer_flows" -v m="$drain_ms" 'BEGIN { printf "%.0f", f / (m / 1000) }')" - - -

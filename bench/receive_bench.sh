@@ -13,6 +13,7 @@
 # Then the replay is repeated as fast as one sender can go, to find the checker's ceiling.
 set -euo pipefail
 build=$(cd "${1:?usage: receive_bench.sh BUILD_DIR [FLOWS] [RATE]}" && pwd)
+src=$(cd "$(dirname "$0")/.." && pwd)
 flows=${2:-3000000}
 rate=${3:-500000}
 bin=$build/cmd
@@ -109,3 +110,17 @@ awk -v c="${C1[1]}" -v cc="${C1[3]}" -v n="${N1[1]}" -v nc="${N1[3]}" 'BEGIN {
 awk -v d="${C1[2]}" -v dec="${C1[1]}" -v f="$flows" -v r="$rate" 'BEGIN {
     printf "checker at %d flows/s: %d of %d decoded, %d kernel drops (target: all, 0 drops: %s)\n",
            r, dec, f, d, ((dec == f && d == 0) ? "met" : "NOT met") }'
+
+# The closing table of bench/run.sh (bench/lib_summary.sh).
+source "$src/bench/lib_summary.sh"
+per_cpu() { awk -v d="$1" -v c="$2" 'BEGIN { printf "%.2f M", d / (c / 1e9) / 1e6 }'; }
+ratio_ok=$(awk -v c="${C1[1]}" -v cc="${C1[3]}" -v n="${N1[1]}" -v nc="${N1[3]}" 'BEGIN {
+    r = (c / cc) / (n / nc); printf "%.2f %d", r, r >= 2 }')
+bench_row ingest "flows per CPU-second at $rate flows/s (checker / nfcapd: ${ratio_ok% *}×)" \
+    "$(per_cpu "${C1[1]}" "${C1[3]}")" "nfcapd $(per_cpu "${N1[1]}" "${N1[3]}")" "≥ 2× nfcapd" \
+    "$(bench_verdict "${ratio_ok#* }")"
+bench_row ingest "loopback receive at $rate flows/s: decoded of $flows, kernel drops" \
+    "${C1[1]}, ${C1[2]} drops" "nfcapd stored ${N1[1]}" "all, 0 drops" \
+    "$(bench_verdict "$([ "${C1[1]}" = "$flows" ] && [ "${C1[2]}" = 0 ] && echo 1)")"
+bench_row ingest "sender flat out: stored of $flows, flows per CPU-second" \
+    "${C2[1]}, $(per_cpu "${C2[1]}" "${C2[3]}")" "nfcapd ${N2[1]}, $(per_cpu "${N2[1]}" "${N2[3]}")" - -

@@ -181,3 +181,20 @@ awk -v f="$flows" -v r="$rate" -v l="$A_lag" -v p="$A_published" -v lost="$A_los
     -v x="$A_drops" -v bs="$B_secs" 'BEGIN {
     ok = (r >= 200000 && l <= 1 && p == f && lost == 0 && x == 0 && f / bs >= 200000)
     printf "target >= 200k flows/s into JetStream (kept up at %d/s within 1 s, none lost; drain >= 200k/s): %s\n", r, ok ? "met" : "NOT met" }'
+
+# The closing table of bench/run.sh (bench/lib_summary.sh).
+source "$IT_SRC/bench/lib_summary.sh"
+spine_cpu=$(( A_cpu[0] + A_cpu[1] + A_cpu[2] + A_cpu[3] ))
+bench_row spine "UDP → JetStream at $rate flows/s: last record acknowledged after the replay" \
+    "$(awk -v l="$A_lag" 'BEGIN { printf "%.2f s", l }'), lost $A_lost" - "≥ 200 k flows/s, within 1 s" \
+    "$(bench_verdict "$(awk -v r="$rate" -v l="$A_lag" -v lost="$A_lost" -v x="$A_drops" -v p="$A_published" -v f="$flows" \
+        'BEGIN { print (r >= 200000 && l <= 1 && lost == 0 && x == 0 && p == f) }')")"
+bench_row spine "CPU ns per flow, checker+agent+poller+nats-server" \
+    "$(awk -v c="$spine_cpu" -v f="$flows" 'BEGIN { printf "%.0f", c / f }')" \
+    "nfcapd $(awk -v c="$C_cpu" -v f="$C_stored" 'BEGIN { printf "%.0f", (f > 0 ? c / f : 0) }') (collector only)" - -
+bench_row spine "drain ceiling from the ring, flows/s" \
+    "$(awk -v f="$flows" -v s="$B_secs" 'BEGIN { printf "%.0f k", f / s / 1000 }')" - "≥ 200 k" \
+    "$(bench_verdict "$(awk -v f="$flows" -v s="$B_secs" 'BEGIN { print (f / s >= 200000) }')")"
+bench_row spine "checker + agent RSS with 100 000 records held, MiB" \
+    "$(mib $((D_checker_rss + D_agent_rss))) ($(mib $((D_checker_anon + D_agent_anon + D_files))) physical)" - "≤ 32" \
+    "$(bench_verdict "$(awk -v k=$((D_checker_rss + D_agent_rss)) 'BEGIN { print (k / 1024 <= 32) }')")"
