@@ -183,8 +183,8 @@ nf_status nf_rpc_server_start(nf_rpc_server *s, unsigned threads, nf_err *err);
 uint16_t nf_rpc_server_port(const nf_rpc_server *s);
 
 /* Stops the server: no new calls, calls in flight are cancelled (clients see CANCELLED or
- * UNAVAILABLE), workers are joined once their handlers return. NULL-safe. Not from a
- * handler. */
+ * UNAVAILABLE — never OK, even when a handler returns OK after it saw the cancellation),
+ * workers are joined once their handlers return. NULL-safe. Not from a handler. */
 void nf_rpc_server_destroy(nf_rpc_server *s);
 
 /* ------------------------------------------------------------------------------------------

@@ -31,7 +31,9 @@
  * Shutdown (nf_rpc_server_destroy): set `stopping`, grpc_server_shutdown_and_notify (pending
  * request_call tags fail, so idle workers wake and exit), grpc_server_cancel_all_calls (ops
  * of busy workers fail, handlers see nf_rpc_call_cancelled), join the workers, wait for the
- * shutdown tag, destroy the server, then shut down and drain every completion queue.
+ * shutdown tag, destroy the server, then shut down and drain every completion queue. A call
+ * that finishes while `stopping` is set ends UNAVAILABLE, never OK: its handler may have
+ * stopped early on nf_rpc_call_cancelled, and cancel_all_calls may not have reached it yet.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -276,6 +278,16 @@ nf_rpc_stream_send(nf_rpc_call *c, const uint8_t *data, size_t len, nf_err *err)
 static void
 call_finish(nf_rpc_call *c, int code, const char *msg, grpc_byte_buffer *resp)
 {
+    if (code == GRPC_STATUS_OK && atomic_load(&c->w->s->stopping)) {
+        /* The handler may have cut its work short when nf_rpc_call_cancelled said the server
+         * is stopping; an OK sent before cancel_all_calls reached the call would claim a
+         * whole result (seen under load in rpc_test). The client retries an UNAVAILABLE. */
+        code = GRPC_STATUS_UNAVAILABLE;
+        msg = "server shutting down";
+        if (resp != NULL)
+            grpc_byte_buffer_destroy(resp);
+        resp = NULL;
+    }
     if (!c->failed) {
         grpc_op ops[3];
         size_t n = 0;
