@@ -59,6 +59,7 @@ typedef struct stats {
     atomic_uint_fast64_t ack_failures;      /* acks that failed after a good INSERT */
     atomic_uint_fast64_t dead_letters;
     atomic_uint_fast64_t dead_letter_failures;
+    atomic_uint_fast64_t lookups;           /* ingest_log look-ups (one per fetch) */
     atomic_uint_fast64_t lookup_failures;   /* ingest_log look-ups that failed */
     atomic_uint_fast64_t retention_runs;
     atomic_uint_fast64_t retention_dropped; /* day partitions dropped */
@@ -629,6 +630,7 @@ take_all(nf_chwriter *w, nf_bus_msg *msgs, size_t n)
         memcpy(check[k], ids[where[k]], MSG_ID_MAX);
     bool found[FETCH_MAX] = {false};
     nf_err err = {0};
+    atomic_fetch_add(&w->st.lookups, 1);
     if (lookup_ingested(w, check, ncheck, found, &err) != NF_OK) {
         atomic_fetch_add(&w->st.lookup_failures, 1);
         atomic_store(&w->st.clickhouse_up, 0);
@@ -855,6 +857,8 @@ nf_chwriter_render_metrics(void *ctx, nf_metrics *m)
          offsetof(stats, dead_letters)},
         {"dead_letter_failures_total", "dead letters that could not be stored (retried)",
          offsetof(stats, dead_letter_failures)},
+        {"lookups_total", "ingest_log look-ups (one per fetch of messages not held)",
+         offsetof(stats, lookups)},
         {"lookup_failures_total", "ingest_log look-ups that failed (messages retried)",
          offsetof(stats, lookup_failures)},
         {"retention_runs_total", "retention passes", offsetof(stats, retention_runs)},
