@@ -269,31 +269,55 @@ done:
 
 /* ---- nf_flowfile_write -------------------------------------------------------------------- */
 
-/* Sort key of one flow: its timestamp (whole seconds, in µs) and its index; ties are broken by
- * the flow's exporter, protocol, source and destination in their 16-byte form. Sorting here
- * rather than with ORDER BY in DuckDB halves DuckDB's memory (no sorted copy of the stage)
- * and saves a fifth of the time; the index makes the order total, so runs are repeatable. */
+/* Sort key of one flow: its timestamp (whole seconds, in µs), then its exporter, protocol,
+ * source and destination in their 16-byte form, then its index. The tie-breaking bytes are
+ * copied into the key as big-endian words, so a comparison reads one cache line and compares
+ * integers: comparing through the flows (three memcmp calls on rows scattered in memory; a
+ * second holds ~100 000 flows at 100 k/s, so ties are the rule) took a sixth of the Parquet
+ * writer's CPU. The order is the same byte order as before. Sorting here rather than with
+ * ORDER BY in DuckDB halves DuckDB's memory (no sorted copy of the stage) and saves a fifth
+ * of the time; the index makes the order total, so runs are repeatable. */
+#define ROWKEY_WORDS 7 /* 16 + 1 + 16 + 16 = 49 bytes, zero-padded to 56 */
 typedef struct rowkey {
     int64_t ts_us;
+    uint64_t w[ROWKEY_WORDS];
     size_t idx;
 } rowkey;
 
+static int64_t secs_us(uint64_t ms);
+
+static uint64_t
+be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void
+rowkey_fill(rowkey *k, const nf_flow *f, size_t idx)
+{
+    uint8_t b[8 * ROWKEY_WORDS] = {0};
+    memcpy(b, f->exporter, 16);
+    b[16] = f->protocol;
+    memcpy(b + 17, f->src_addr, 16);
+    memcpy(b + 33, f->dst_addr, 16);
+    k->ts_us = secs_us(f->received_ms);
+    for (int i = 0; i < ROWKEY_WORDS; i++)
+        k->w[i] = be64(b + 8 * i);
+    k->idx = idx;
+}
+
 static int
-rowkey_cmp(const void *a, const void *b, void *ctx)
+rowkey_cmp(const void *a, const void *b)
 {
     const rowkey *x = a, *y = b;
     if (x->ts_us != y->ts_us)
         return x->ts_us < y->ts_us ? -1 : 1;
-    const nf_flow *fl = ctx, *f = &fl[x->idx], *g = &fl[y->idx];
-    int c = memcmp(f->exporter, g->exporter, 16);
-    if (c == 0)
-        c = (int)f->protocol - (int)g->protocol;
-    if (c == 0)
-        c = memcmp(f->src_addr, g->src_addr, 16);
-    if (c == 0)
-        c = memcmp(f->dst_addr, g->dst_addr, 16);
-    if (c != 0)
-        return c < 0 ? -1 : 1;
+    for (int i = 0; i < ROWKEY_WORDS; i++)
+        if (x->w[i] != y->w[i])
+            return x->w[i] < y->w[i] ? -1 : 1;
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
@@ -462,11 +486,9 @@ nf_flowfile_write(nf_duck *d, const nf_flow *flows, const char *const *agent_ids
         st = nf_err_set(err, NF_ENOMEM, "flowfile write: out of memory for %zu flows", n);
         goto done;
     }
-    for (size_t i = 0; i < n; i++) {
-        ix[i].ts_us = secs_us(flows[i].received_ms);
-        ix[i].idx = i;
-    }
-    qsort_r(ix, n, sizeof(*ix), rowkey_cmp, (void *)flows);
+    for (size_t i = 0; i < n; i++)
+        rowkey_fill(&ix[i], &flows[i], i);
+    qsort(ix, n, sizeof(*ix), rowkey_cmp);
 
     for (size_t i = 0; i < NF_COLD_NCOLUMNS; i++) {
         duckdb_type t = DUCKDB_TYPE_BIGINT;
