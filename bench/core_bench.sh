@@ -165,8 +165,8 @@ row() {
         'BEGIN { print (o < t && (p == "-" || p < t)) ? "met" : "NOT met" }')
     rows_out+=("$(printf '| %-34s | %-10s | %7.1f / %7.1f | %7.1f / %7.1f | %7s | %7s | %6s | %2s ms | %-7s |' \
         "$1" "$2" "$d50" "$d95" "$c50" "$c95" "$e50" "$over" "$paired" "$target_ms" "$met")")
-    bench_row core "API overhead p95 ms: $1 ($2; core p95 $c95)" "$over" "direct p95 $d95" \
-        "< $target_ms" "$([ "$met" = met ] && echo met || echo missed)"
+    bench_row core "API overhead p95, ms: $1 ($2)" "$over (core p95 $(printf '%.1f' "$c95"))" \
+        "direct p95 $(printf '%.1f' "$d95")" "< $target_ms" "$([ "$met" = met ] && echo met || echo missed)"
 }
 
 # ---- 4a. ClickHouse questions (realtime route) -------------------------------------------------

@@ -115,7 +115,7 @@ awk -v d="${C1[2]}" -v dec="${C1[1]}" -v f="$flows" -v r="$rate" 'BEGIN {
 source "$src/bench/lib_summary.sh"
 per_cpu() { awk -v d="$1" -v c="$2" 'BEGIN { printf "%.2f M", d / (c / 1e9) / 1e6 }'; }
 ratio_ok=$(awk -v c="${C1[1]}" -v cc="${C1[3]}" -v n="${N1[1]}" -v nc="${N1[3]}" 'BEGIN {
-    r = (c / cc) / (n / nc); printf "%.2f %d", r, r >= 2 }')
+    r = (c / cc) / (n / nc); printf "%.2f %d", r, (r >= 2) }')
 bench_row ingest "flows per CPU-second at $rate flows/s (checker / nfcapd: ${ratio_ok% *}×)" \
     "$(per_cpu "${C1[1]}" "${C1[3]}")" "nfcapd $(per_cpu "${N1[1]}" "${N1[3]}")" "≥ 2× nfcapd" \
     "$(bench_verdict "${ratio_ok#* }")"

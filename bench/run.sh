@@ -5,7 +5,7 @@
 #
 #   bench/run.sh [quick] [SECTION...]
 #
-# Sections, in order (about 2½ hours in all; `quick` about 40 minutes):
+# Sections, in order (about 2½ hours in all; `quick` about 15 minutes):
 #   decode      decoder throughput per core and protocol (targets: issue 2)
 #   ingest      loopback ingest: the checker vs nfcapd on the same replay
 #   spine       UDP → checker → agent → poller → JetStream at 200 k flows/s, its drain ceiling,
@@ -20,8 +20,9 @@
 #               pipeline: lag, CPU and memory of every component
 #   faults      the long fault-injection run (1 M flows, every central daemon killed 5 times,
 #               NATS restarted, ClickHouse stopped 60 s, the warehouse disk full 30 s)
-# quick: 1 s per decode case, 1 M flows per replay, 5 M flows in ClickHouse, 10 M in
-# Iceberg, the API over 2 M + 5 M flows, 60 s of load, the short fault run (200 k flows).
+# quick: 1 s per decode case, 1 M flows per ingest replay, 5 M flows in ClickHouse (the
+# writer drains 2 M), 10 M in Iceberg, the API over 2 M + 5 M flows, 60 s of load, the short
+# fault run (200 k flows). The spine runs 2 M flows at 200 k/s in both.
 # Naming sections runs only those (bench/run.sh quick load faults).
 #
 # Builds a Release tree in build/release first. bench/RESULTS.md records the results with the
@@ -48,11 +49,11 @@ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$(nproc)" >/dev/null
 
 secs=3 flows=3000000
-ch_flows=100000000 ice_flows=300000000
+ch_flows=100000000 ice_flows=300000000 writer_flows=5000000
 core_ch_flows=$ch_flows core_ice_flows=$ice_flows core_ice_days=30
 load_secs=600
 if [ "$mode" = quick ]; then
-    secs=1 flows=1000000 ch_flows=5000000 ice_flows=10000000
+    secs=1 flows=1000000 ch_flows=5000000 ice_flows=10000000 writer_flows=2000000
     core_ch_flows=2000000 core_ice_flows=5000000 core_ice_days=10
     load_secs=60
 fi
@@ -104,9 +105,9 @@ faults() {
 echo "## machine: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r)"
 step decode decode
 step ingest bench/receive_bench.sh build/release "$flows" 500000
-step spine bench/spine_bench.sh build/release "$((flows * 2 / 3))" 200000
+step spine bench/spine_bench.sh build/release 2000000 200000
 step clickhouse env LIVE_FLOWS=$((ch_flows / 10)) \
-    bench/clickhouse_bench.sh build/release "$ch_flows" "$((ch_flows / 20))"
+    bench/clickhouse_bench.sh build/release "$ch_flows" "$writer_flows"
 step iceberg bench/iceberg_bench.sh build/release "$ice_flows" 30
 step core bench/core_bench.sh build/release "$core_ch_flows" "$core_ice_flows" "$core_ice_days"
 step load bench/load.sh build/release "$load_secs" 100000
