@@ -598,8 +598,18 @@ lookup_ingested(nf_chwriter *w, char (*ids)[MSG_ID_MAX], size_t n, bool *found, 
     return NF_OK;
 }
 
+/* True if msgs[0..i) has another delivery of msgs[i] still in hand (not released). */
+static bool
+earlier_in_group(const nf_bus_msg *msgs, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (msgs[j].handle != NULL && msgs[j].stream_seq == msgs[i].stream_seq)
+            return true;
+    return false;
+}
+
 /* Handles one fetched group. A delivery of a message the writer holds (in the batch being
- * filled or in the INSERT in flight) is released (invariant 3); every other message is looked
+ * filled or in the INSERT in flight) or has earlier in the group is released (invariant 3); every other message is looked
  * up in ingest_log and acked without inserting if it is there (invariant 5). All of them,
  * not only redeliveries: after a nats-server restart JetStream delivered a message again
  * with num_delivered 1 — its consumer state on disk was older than what it had delivered
@@ -616,7 +626,7 @@ take_all(nf_chwriter *w, nf_bus_msg *msgs, size_t n)
                      msgs[i].stream_seq, msgs[i].num_delivered);
         if (msgs[i].num_delivered > 1)
             atomic_fetch_add(&w->st.redeliveries, 1);
-        if (is_held(w, msgs[i].stream_seq)) {
+        if (is_held(w, msgs[i].stream_seq) || earlier_in_group(msgs, i)) {
             atomic_fetch_add(&w->st.held_twice, 1);
             nf_bus_msg_release(&msgs[i]);
             continue;

@@ -33,8 +33,8 @@
  *   2. One INSERT holds at most batch_size (<= 1 000 000) rows, so ClickHouse writes it as
  *      one block: all of its messages' rows or none.
  *   3. A message the writer holds is never held twice: a delivery of a message in the batch
- *      being filled or in the INSERT in flight (same stream sequence) is released, not
- *      added. ack_wait is at least twice batch_interval + clickhouse_timeout (config check;
+ *      being filled, in the INSERT in flight or earlier in the same fetch (same stream
+ *      sequence) is released, not added. ack_wait is at least twice batch_interval + clickhouse_timeout (config check;
  *      a message waits at most batch_interval being batched, one timeout behind the INSERT
  *      before it, one in its own and a fetch of at most 20 ms before it is settled, no more
  *      than batch_interval), so that is rare.
