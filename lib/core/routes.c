@@ -19,8 +19,8 @@
  *               hot tier is answered by ClickHouse alone, an older one gets a 503.
  *   Whole hours for B let both tiers' hourly rollups answer their parts.
  * A stitched answer asks both tiers at once: the ClickHouse part runs on a thread of its own
- * (core_ch_run opens its own connection) while this thread reads Iceberg, so the answer takes
- * the slower part's time, not the sum.
+ * (core_ch_run opens its own connection) while this thread reads Iceberg, so where the host
+ * has cores for both the answer takes the slower part's time, not the sum.
  * Answer metadata added to lib/api's JSON: "boundary" (stitched), "incomplete",
  * "approximate" (only when true).
  */
