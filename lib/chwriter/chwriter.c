@@ -300,7 +300,7 @@ publish_held_gauge(nf_chwriter *w)
  * must not be handed back before that is settled: redelivered and looked up in ingest_log
  * while the INSERT is still on its way, they would be inserted a second time (found by the
  * fault suite: ClickHouse frozen past clickhouse_timeout, or slow to shut down). So the flight
- * stays in flight until the server says the query is not running (KILL QUERY … SYNC, then
+ * stays in flight until the server says the query is not running (KILL QUERY … ASYNC, then
  * system.processes), checked twice a second apart: a request the server had not started when
  * it was frozen registers within moments of it resuming. At stop this is given up (the next
  * run's look-up then carries the small risk). */

@@ -46,7 +46,7 @@
  *      disk lagged). At most one INSERT is in flight, and a message whose INSERT is still
  *      running is held (3), so it is never taken for one that was lost. "In flight" ends on
  *      the server too: an INSERT whose answer never came (timeout, lost connection) stays in
- *      flight until ClickHouse says its query id is not running (KILL QUERY … SYNC,
+ *      flight until ClickHouse says its query id is not running (KILL QUERY … ASYNC,
  *      system.processes). What stays open: an INSERT of a writer process that died before
  *      that was settled, executed by ClickHouse after the next process looked its messages
  *      up.

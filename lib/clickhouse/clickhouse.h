@@ -79,9 +79,12 @@ int nf_ch_last_code(const nf_ch *c);
  * the bytes it already holds. */
 bool nf_ch_last_unanswered(const nf_ch *c);
 
-/* Makes sure the query query_id is not running: KILL QUERY … SYNC, then checks
- * system.processes. NF_OK: it has finished (done or killed) and will not change anything
- * any more; NF_EAGAIN/NF_EUPSTREAM: not known yet (ClickHouse unreachable, still running). */
+/* Makes sure the query query_id is not running: asks ClickHouse to cancel it (KILL QUERY,
+ * ASYNC: it returns at once), then checks system.processes. NF_OK: it has finished (done or
+ * killed) and will not change anything any more; NF_EAGAIN/NF_EUPSTREAM: not known yet
+ * (ClickHouse unreachable, still running) — call again later. Not SYNC: a KILL that waits
+ * holds one of the server's max_concurrent_queries slots for as long as the query lingers,
+ * and a caller that retries would pile such waits up until the server refuses everything. */
 nf_status nf_ch_query_gone(nf_ch *c, const char *query_id, nf_err *err);
 
 /* True for exception codes that a later retry may cure (see the list above). */

@@ -442,7 +442,7 @@ nf_ch_query_gone(nf_ch *c, const char *query_id, nf_err *err)
     if (c == NULL || query_id == NULL || !query_id_ok(query_id))
         return nf_err_set(err, NF_EINVAL, "nf_ch_query_gone: bad query id");
     char sql[256];
-    snprintf(sql, sizeof(sql), "KILL QUERY WHERE query_id = '%s' SYNC", query_id);
+    snprintf(sql, sizeof(sql), "KILL QUERY WHERE query_id = '%s' ASYNC", query_id);
     nf_status st = nf_ch_exec(c, sql, err);
     if (st != NF_OK)
         return st;
