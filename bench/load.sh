@@ -191,7 +191,7 @@ start_edge() {
             it_wait_for curl -fsS "http://127.0.0.1:${AG_MET[i]}/metrics"; then
             return 0
         fi
-        it_note "edge $i did not start (try $try): $(tail -2 "$dir/checker.log" "$dir/agent.log" | cut -c1-300)"
+        it_note "edge $i did not start (try $try): $(tail -n 2 "$dir/checker.log" "$dir/agent.log" | cut -c1-300)"
         it_stop "${CK_PID[i]}"
         it_stop "${AG_PID[i]}"
         forget "${CK_PID[i]}"

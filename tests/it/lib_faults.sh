@@ -461,7 +461,7 @@ faults_run() {
     # At least: more (a duplicate) never goes away, and the exact checks below say so.
     it_wait_until "[ \"\$(faults_ch 'SELECT count() FROM netflow.netflow')\" -ge $appended ] && \
         [ \"\$(it_ice_rows $table)\" -ge $appended ]" "$FAULTS_CATCHUP" ||
-        it_fail "no catch-up in $FAULTS_CATCHUP s: ClickHouse $(faults_ch 'SELECT count() FROM netflow.netflow'), Iceberg $(it_ice_rows "$table") of $appended rows; $(tail -2 writer.log pq.log)"
+        it_fail "no catch-up in $FAULTS_CATCHUP s: ClickHouse $(faults_ch 'SELECT count() FROM netflow.netflow') (server state $(awk '{print $3}' "/proc/$CH_PID/stat" 2>/dev/null || echo gone); $(grep -E '<(Error|Fatal)>' "$CH_DIR/log/clickhouse-server.err.log" 2>/dev/null | tail -n 2 | cut -c1-300)), Iceberg $(it_ice_rows "$table") of $appended rows; writer: $(grep -v ' debug ' writer.log | tail -n 3 | cut -c1-300); parquet: $(tail -n 2 pq.log | cut -c1-300)"
     local t_caught
     t_caught=$(( $(now_ms) - FAULTS_T0 ))
     # Nothing may come later (a late duplicate): wait one more Parquet batch interval and until
