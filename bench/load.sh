@@ -135,14 +135,6 @@ it_start_nats "$IT_WORK/nats" "$(it_free_port tcp)" "$certs"
 it_start_clickhouse "$IT_WORK/ch"
 it_start_catalog "$IT_WORK/cat"
 # ---- the edges ----------------------------------------------------------------------------------
-# forget PID — drop a PID from IT_PIDS once it was stopped and waited for.
-forget() {
-    local kept=() pid
-    for pid in "${IT_PIDS[@]:-}"; do
-        [ -n "$pid" ] && [ "$pid" != "$1" ] && kept+=("$pid")
-    done
-    IT_PIDS=("${kept[@]+"${kept[@]}"}")
-}
 # edge_configs I — the checker's and the agent's config of edge I on fresh ports.
 edge_configs() {
     local i=$1 dir=$IT_WORK/edge-$1 ports
@@ -194,8 +186,8 @@ start_edge() {
         it_note "edge $i did not start (try $try): $(tail -n 2 "$dir/checker.log" "$dir/agent.log" | cut -c1-300)"
         it_stop "${CK_PID[i]}"
         it_stop "${AG_PID[i]}"
-        forget "${CK_PID[i]}"
-        forget "${AG_PID[i]}"
+        it_forget "${CK_PID[i]}"
+        it_forget "${AG_PID[i]}"
     done
     it_fail "edge $i did not start in 3 tries"
 }

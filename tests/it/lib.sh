@@ -26,6 +26,16 @@ it_cleanup() {
 }
 trap it_cleanup EXIT
 
+# it_forget PID — drop PID from IT_PIDS once it was stopped and waited for, so the cleanup
+# never signals a process that reused the number.
+it_forget() {
+    local kept=() pid
+    for pid in "${IT_PIDS[@]:-}"; do
+        [ -n "$pid" ] && [ "$pid" != "$1" ] && kept+=("$pid")
+    done
+    IT_PIDS=("${kept[@]+"${kept[@]}"}")
+}
+
 it_fail() {
     echo "FAIL: $*" >&2
     exit 1

@@ -73,11 +73,7 @@ it_stop_clickhouse() {
     done
     it_ch_exited "$CH_PID" || kill -KILL "$CH_PID" 2>/dev/null || true
     wait "$CH_PID" 2>/dev/null || true
-    local kept=() pid
-    for pid in "${IT_PIDS[@]:-}"; do
-        [ -n "$pid" ] && [ "$pid" != "$CH_PID" ] && kept+=("$pid")
-    done
-    IT_PIDS=("${kept[@]+"${kept[@]}"}")
+    it_forget "$CH_PID"
     CH_PID=
 }
 

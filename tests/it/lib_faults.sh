@@ -40,21 +40,11 @@ FAULTS_MOUNTED=
 FAULTS_WATCHERS=()
 declare -A FAULTS_AT   # evidence per fault kind, summed over its injections (for the report)
 
-# faults_forget PID — drop a PID from IT_PIDS (after it was killed and waited for), so the
-# cleanup never signals a reused one.
-faults_forget() {
-    local kept=() pid
-    for pid in "${IT_PIDS[@]:-}"; do
-        [ -n "$pid" ] && [ "$pid" != "$1" ] && kept+=("$pid")
-    done
-    IT_PIDS=("${kept[@]+"${kept[@]}"}")
-}
-
 # faults_kill PID — SIGKILL, wait, forget.
 faults_kill() {
     kill -KILL "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
-    faults_forget "$1"
+    it_forget "$1"
 }
 
 faults_cleanup() {
@@ -259,7 +249,7 @@ faults_inject() {
         faults_add nats_restart "$(it_pqm held_records)"
         kill -TERM "$NATS_PID" 2>/dev/null || true
         wait "$NATS_PID" 2>/dev/null || true
-        faults_forget "$NATS_PID"
+        it_forget "$NATS_PID"
         faults_start_nats
         faults_watch "$kind" both "$(now_ms)" ;;
     ch_down)
